@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of tidewatch from Debian 12
+# packages. Idempotent: packages already present are skipped, so a second run costs a
+# dpkg query and nothing else. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  clang libclang-rt-14-dev          # sanitizers (TSan/ASan/UBSan) and libFuzzer
+  librdkafka-dev                    # Kafka consumer/producer
+  libboost-dev                      # Asio, Beast, lockfree (benchmark peer)
+  libsqlite3-dev                    # rule catalog, alert state, outbox
+  libspdlog-dev                     # logging
+  libgtest-dev libgmock-dev         # unit tests
+  libbenchmark-dev                  # benchmarks
+  libconcurrentqueue-dev            # moodycamel::ConcurrentQueue, benchmark peer only
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
