@@ -4,6 +4,11 @@
 # The one warnings list of the project.
 set(TIDEWATCH_WARNINGS -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  # GCC 12 at -O3 reports -Wrestrict false positives inside libstdc++'s
+  # std::string operator+ (GCC bug 105329); it is fixed in GCC 13.
+  list(APPEND TIDEWATCH_WARNINGS -Wno-restrict)
+endif()
 
 # Applies TIDEWATCH_SANITIZE to every target defined after the call.
 function(tidewatch_configure_sanitizers)

@@ -35,11 +35,9 @@
 
 #include "store/mpmc_ring.h"
 #include "store/status.h"
+#include "store/types.h"
 
 namespace tidewatch::store {
-
-using SeriesId = std::uint32_t;  // dense id of (db, measurement, tag set, field)
-using FieldId = std::uint32_t;   // dense id of a field ring, in creation order
 
 // One value on its way to the store. 32 bytes, trivially copyable.
 struct FieldEntry {

@@ -71,6 +71,7 @@ class [[nodiscard]] StatusOr {
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
+  T* operator->() { return &value(); }
 
  private:
   std::variant<Status, T> rep_;

@@ -1,0 +1,295 @@
+// Aggregation kernels: InfluxQL aggregate functions over the buckets of
+// `GROUP BY time(interval, offset)`, fed from decoded chunks or from chunk summaries,
+// mergeable across series (GROUP BY tag) and across threads.
+//
+// Semantics (InfluxDB 1.x):
+//   - Range [start, end). With an interval, a bucket starts at every t with
+//     (t - offset) mod interval == 0, mod taken with floor semantics (so before 1970
+//     too); only offset mod interval matters, any sign or size is accepted. The first
+//     bucket is the one holding `start`, so its timestamp may lie before `start`, as
+//     InfluxDB prints it; points outside [start, end) never count. Without an interval
+//     (interval == 0) there is one bucket, [start, end), stamped `start`.
+//   - count, sum, mean (sum / count), spread (max - min).
+//   - min / max: the smallest / largest value; of equal values the earliest point.
+//   - first / last: the value with the earliest / latest timestamp; on equal
+//     timestamps (possible across series) the larger value. These are InfluxDB's
+//     reducer tie-breaks, and they make every result independent of input order.
+//   - stddev: sample standard deviation (n - 1); fewer than two points → no value.
+//   - median: the middle value, or for an even count lo + (hi - lo) / 2 of the two
+//     middle ones (InfluxDB's formula). Not a selector.
+//   - percentile(p), p in [0, 100]: nearest rank over the values sorted ascending
+//     (equal values: earliest first), i = floor(n * p / 100 + 0.5) - 1; i outside
+//     [0, n) → no value.
+//   - Selectors (min, max, first, last, percentile) also report the timestamp of the
+//     point they picked; the query layer prints it when there is no GROUP BY time(),
+//     and the bucket start otherwise, as InfluxDB does. Every other function reports
+//     the bucket start.
+//   - An empty bucket has no value for any function. InfluxDB shows count() of an
+//     empty interval as 0 under fill(null); fill policy is the query layer's job.
+//
+// Non-finite values. The store refuses NaN and ±Inf at the door, so the kernels
+// REQUIRE finite inputs and do not test for them on the hot path. Debug builds
+// (NDEBUG unset, so the sanitizer builds too) assert on every value. In release
+// builds a non-finite value that slipped through is not dropped: it propagates through
+// IEEE arithmetic into sum, mean, spread and stddev of its bucket (NaN or ±Inf), so
+// the violation shows in the results; the selectors are then unspecified. Finite
+// values whose sum or squared deviations exceed DBL_MAX overflow to ±Inf likewise.
+//
+// Floating-point order. count, min, max, first, last, median and percentile are exact
+// and independent of the order in which points, chunks, summaries and partial results
+// arrive. sum, mean and stddev depend on it only through rounding: points are summed
+// in blocks of up to 1024 with several lanes, blocks and partial results are merged
+// pairwise-in-order, and stddev uses a corrected two-pass M2 per block merged with
+// Chan et al.'s formula (never a sum of squares), so it stays accurate for values
+// around 1e9 with tiny variance. See AggregateParallel for reproducibility.
+#ifndef TIDEWATCH_STORE_AGGREGATE_H_
+#define TIDEWATCH_STORE_AGGREGATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <span>
+#include <vector>
+
+#include "store/internal/bucket_grid.h"
+#include "store/status.h"
+#include "store/types.h"
+
+namespace tidewatch::store {
+
+enum class AggregateFn : std::uint8_t {
+  kCount,
+  kSum,
+  kMean,
+  kMin,
+  kMax,
+  kFirst,
+  kLast,
+  kSpread,
+  kStddev,
+  kMedian,
+  kPercentile,
+};
+
+// The set of functions one pass serves (`SELECT mean(v), max(v), count(v)`): a bitmask.
+class AggregateFnSet {
+ public:
+  constexpr AggregateFnSet() = default;
+  constexpr AggregateFnSet(std::initializer_list<AggregateFn> fns) {
+    for (AggregateFn fn : fns) Add(fn);
+  }
+
+  constexpr void Add(AggregateFn fn) { bits_ |= Bit(fn); }
+  constexpr bool contains(AggregateFn fn) const { return (bits_ & Bit(fn)) != 0; }
+  constexpr bool empty() const { return bits_ == 0; }
+  // median and percentile need every value of a bucket kept until evaluation.
+  constexpr bool needs_values() const {
+    return contains(AggregateFn::kMedian) || contains(AggregateFn::kPercentile);
+  }
+
+  friend constexpr bool operator==(AggregateFnSet, AggregateFnSet) = default;
+
+ private:
+  static constexpr std::uint16_t Bit(AggregateFn fn) {
+    return static_cast<std::uint16_t>(1u << static_cast<unsigned>(fn));
+  }
+
+  std::uint16_t bits_ = 0;
+};
+
+// A mergeable summary of a set of points: the state of one bucket, of one chunk
+// (ChunkSummary) or of one partial result. When count == 0 the other fields are
+// meaningless. Tie-breaks are those of the header comment.
+struct AggregateState {
+  std::uint64_t count = 0;
+  double sum = 0;
+  // Σ (x - mean)², merged with Chan et al.'s parallel formula. Always computed by
+  // SummarizePoints; an aggregator computes it only when stddev is requested (the
+  // second pass over the values costs ~40% of a fold) and otherwise leaves it
+  // meaningless.
+  double m2 = 0;
+  double min = 0;
+  Timestamp min_ts = 0;  // the earliest point holding `min`
+  double max = 0;
+  Timestamp max_ts = 0;  // the earliest point holding `max`
+  double first = 0;
+  Timestamp first_ts = 0;  // the earliest timestamp (a chunk's min_ts)
+  double last = 0;
+  Timestamp last_ts = 0;  // the latest timestamp (a chunk's max_ts)
+
+  bool empty() const { return count == 0; }
+
+  // Folds `other` in, as if its points had been added here.
+  void Merge(const AggregateState& other);
+
+  friend bool operator==(const AggregateState&, const AggregateState&) = default;
+};
+
+// What the window store keeps per chunk so that whole chunks can be aggregated
+// without decoding. Beyond {min_ts, max_ts, count, sum, min, max, first, last} it
+// holds m2 (so stddev can use summaries) and the timestamps of the min and max points
+// (so min/max selectors can); SummarizePoints computes all of it.
+using ChunkSummary = AggregateState;
+
+// The summary of points[0, n): the same blocked kernel AddPoints uses, so a chunk of at
+// most 1024 points gives bit-identical results whether it is added as a summary or as
+// points. n == 0 gives an empty summary.
+// REQUIRES: ts strictly ascending; values finite.
+AggregateState SummarizePoints(const Timestamp* ts, const double* values, std::size_t n);
+
+// The default cap on buckets per query (InfluxDB's max-select-buckets). A bucket
+// costs 88 bytes (plus its values when median/percentile is asked for).
+inline constexpr std::size_t kDefaultMaxBuckets = 1'000'000;
+
+struct AggregateSpec {
+  Timestamp start = 0;     // inclusive
+  Timestamp end = 0;       // exclusive; start >= end is an empty range: no buckets
+  Timestamp interval = 0;  // GROUP BY time(interval), ns; 0: no GROUP BY time()
+  Timestamp offset = 0;    // GROUP BY time(interval, offset); ignored without interval
+  AggregateFnSet functions;
+  std::size_t max_buckets = kDefaultMaxBuckets;
+};
+
+// One function's result for one bucket.
+struct AggregateValue {
+  bool has_value = false;
+  double value = 0;
+  // Selectors: the timestamp of the point picked. Other functions: the bucket start.
+  Timestamp time = 0;
+
+  friend bool operator==(const AggregateValue&, const AggregateValue&) = default;
+};
+
+// Per-bucket aggregation of one query over any number of series.
+//
+// Feed it decoded runs (AddPoints) and chunk summaries (TryAddSummary) in any order,
+// from any number of series; merge partial aggregators of the same spec (Merge); then
+// read one column per function (Evaluate).
+//
+// Thread safety: not thread-safe; one thread at a time per object. Distinct objects
+// are independent. Merge only reads `other`, which must not change meanwhile.
+class BucketAggregator {
+ public:
+  // Errors (kInvalidArgument): interval < 0; no functions; more buckets than
+  // spec.max_buckets ("too many buckets"); a bucket start before the smallest
+  // representable timestamp.
+  static StatusOr<BucketAggregator> Create(const AggregateSpec& spec);
+
+  // Movable, not copyable: it may hold a million buckets.
+  BucketAggregator(BucketAggregator&&) = default;
+  BucketAggregator& operator=(BucketAggregator&&) = default;
+  BucketAggregator(const BucketAggregator&) = delete;
+  BucketAggregator& operator=(const BucketAggregator&) = delete;
+
+  // Folds points[0, n) that lie in [start, end); the others are the range filter's to
+  // drop. Each bucket's run is found by galloping search and folded by a tight loop
+  // over the contiguous arrays (no per-point call). Allocates only when median or
+  // percentile keeps values.
+  // REQUIRES: ts strictly ascending; values finite (asserted in debug builds).
+  void AddPoints(const Timestamp* ts, const double* values, std::size_t n);
+
+  // Folds a whole chunk from its summary, without decoding, when that gives the same
+  // result as its points: the chunk lies in [start, end) and inside one bucket, and
+  // no requested function needs individual values (median, percentile). Returns false
+  // otherwise, having changed nothing: decode the chunk and call AddPoints.
+  // An empty summary is folded trivially (true).
+  bool TryAddSummary(const ChunkSummary& summary);
+
+  // Folds in a partial result, as if its inputs had been added here.
+  // REQUIRES: other was created from an equal spec; &other != this.
+  void Merge(const BucketAggregator& other);
+
+  // One value per bucket, in bucket order. Not const: the first median/percentile
+  // evaluation sorts each bucket's kept values in place.
+  // Errors (kInvalidArgument): fn was not in spec.functions; for kPercentile,
+  // percentile outside [0, 100] (or NaN). `percentile` is ignored for other functions.
+  StatusOr<std::vector<AggregateValue>> Evaluate(AggregateFn fn, double percentile = 0);
+
+  std::size_t bucket_count() const { return grid_.size(); }
+  // The bucket's timestamp. REQUIRES: i < bucket_count().
+  Timestamp bucket_start(std::size_t i) const { return grid_.BucketStart(i); }
+  // The bucket's accumulated state; state(i).empty() flags an empty bucket.
+  // REQUIRES: i < bucket_count().
+  const AggregateState& state(std::size_t i) const { return states_[i]; }
+  const AggregateSpec& spec() const { return spec_; }
+
+ private:
+  struct TimedValue {
+    double value;
+    Timestamp ts;
+  };
+
+  BucketAggregator(const AggregateSpec& spec, internal::BucketGrid grid);
+
+  // Appends a run of bucket `bucket` to its kept values (median, percentile).
+  void KeepValues(std::size_t bucket, const Timestamp* ts, const double* values, std::size_t n);
+  void SortValues();
+  AggregateValue EvaluateBucket(std::size_t i, AggregateFn fn, double percentile) const;
+
+  // Constant after construction.
+  AggregateSpec spec_;
+  internal::BucketGrid grid_;
+
+  std::vector<AggregateState> states_;  // one per bucket
+  // One per bucket when spec_.functions.needs_values(), else empty.
+  std::vector<std::vector<TimedValue>> values_;
+  bool values_sorted_ = true;  // each values_[i] sorted by (value, ts)
+};
+
+// A decoded run of points, borrowed: ts strictly ascending, values finite.
+struct PointSpan {
+  const Timestamp* ts = nullptr;
+  const double* values = nullptr;
+  std::size_t size = 0;
+};
+
+// The part of `points` with start <= ts < end, by binary search; no copy.
+PointSpan ClipToRange(PointSpan points, Timestamp start, Timestamp end);
+
+// Raw scan for transformations (derivative, difference, moving averages, computed by
+// the query layer): calls emit(ts, value) for every point of `runs` in [start, end),
+// run by run. Give the runs in time order to get the points in time order.
+template <class Emit>
+void ScanRange(std::span<const PointSpan> runs, Timestamp start, Timestamp end, Emit&& emit) {
+  for (const PointSpan& run : runs) {
+    const PointSpan in = ClipToRange(run, start, end);
+    for (std::size_t i = 0; i < in.size; ++i) emit(in.ts[i], in.values[i]);
+  }
+}
+
+// Feeds series `index` into `into` (decodes its chunks in the range, calling
+// TryAddSummary / AddPoints). Called exactly once per index, from the calling thread or
+// a worker, possibly concurrently for different indices, so it must only read shared
+// state. A non-OK status stops that worker's remaining series.
+using SeriesFeeder = std::function<Status(std::size_t index, BucketAggregator& into)>;
+
+struct ParallelOptions {
+  // Threads, the caller's included; 1 runs everything on the calling thread.
+  std::size_t max_threads = 4;
+  // A thread is started only per this many estimated points (about 1 ms of folding),
+  // so small queries stay single-threaded; larger costs less parallelism on mid-size
+  // queries, smaller spends more on thread start-up and merging.
+  std::uint64_t min_points_per_thread = 1u << 20;
+};
+
+// Aggregates series 0 .. points_per_series.size() - 1 and merges them into one result,
+// as if all had been fed to one aggregator.
+//
+// The series are cut into at most max_threads contiguous ranges of about equal
+// estimated points (points_per_series is only an estimate used for that cut); each
+// range is fed in series order into its own aggregator, and the partial results are
+// merged in range order. So the result depends only on the inputs and the options:
+// repeated runs are bit-identical, and a different thread count changes sum, mean and
+// stddev by rounding only (every other function is exact). Threads are started and
+// joined inside the call; an exception from `feed` is rethrown after the join.
+// Errors: those of BucketAggregator::Create; otherwise the status of the lowest-index
+// series whose feed failed.
+StatusOr<BucketAggregator> AggregateParallel(const AggregateSpec& spec,
+                                             std::span<const std::uint64_t> points_per_series,
+                                             const SeriesFeeder& feed,
+                                             const ParallelOptions& options = {});
+
+}  // namespace tidewatch::store
+
+#endif  // TIDEWATCH_STORE_AGGREGATE_H_
