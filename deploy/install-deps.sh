@@ -14,6 +14,10 @@ packages=(
   libgtest-dev libgmock-dev         # unit tests
   libbenchmark-dev                  # benchmarks
   libconcurrentqueue-dev            # moodycamel::ConcurrentQueue, benchmark peer only
+  # local Kafka broker for integration tests and the quickstart (deploy/kafka/):
+  openjdk-17-jre-headless           # runs the broker (Kafka 3.9 on Java 17)
+  maven                             # fetches the broker's jars once (deploy/kafka/pom.xml)
+  kcat                              # producer/consumer/inspector in tests
 )
 
 missing=()

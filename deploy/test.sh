@@ -3,7 +3,8 @@
 #   1. installs every dependency (deploy/install-deps.sh, idempotent);
 #   2. Release build with -Werror (benchmarks compiled too), all tests;
 #   3. ThreadSanitizer build, the concurrency tests (ctest label "concurrency");
-#   4. AddressSanitizer + UBSan build, all tests.
+#   4. AddressSanitizer + UBSan build, all tests;
+#   5. clang libFuzzer build, each fuzz target for TIDEWATCH_FUZZ_SECONDS (20 s).
 # Build trees go under build/ (or $TIDEWATCH_BUILD_ROOT). Exits non-zero on the first
 # failure. Timings: docs/DEVELOPMENT.md.
 set -euo pipefail
@@ -29,5 +30,9 @@ run_suite() {
 run_suite release "" -DCMAKE_BUILD_TYPE=Release -DTIDEWATCH_BUILD_BENCHMARKS=ON
 run_suite tsan "-L concurrency" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDEWATCH_SANITIZE=thread
 run_suite asan "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDEWATCH_SANITIZE=address,undefined
+# Clang's warnings differ from GCC's; the -Werror gate is the GCC builds above.
+run_suite fuzz "-L fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DTIDEWATCH_SANITIZE=address,undefined -DTIDEWATCH_BUILD_FUZZERS=ON -DTIDEWATCH_BUILD_TESTS=OFF \
+  -DTIDEWATCH_WERROR=OFF -DTIDEWATCH_FUZZ_SECONDS="${TIDEWATCH_FUZZ_SECONDS:-20}"
 
 echo "== tidewatch tests: all suites passed"

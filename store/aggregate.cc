@@ -14,7 +14,7 @@
 namespace tidewatch::store {
 namespace {
 
-// The debug-build check of AddPoints' and SummarizePoints' preconditions.
+// The debug-build check of AddPoints' preconditions.
 [[maybe_unused]] bool AscendingAndFinite(const Timestamp* ts, const double* values,
                                          std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
@@ -23,8 +23,8 @@ namespace {
   return true;
 }
 
-// The first index in [lo, hi) with ts >= limit (hi if none). Probes lo, lo+1, lo+3,
-// lo+7, ... then binary-searches the last gap: O(log(result - lo)), so a run of six
+// The first index in [lo, hi) with ts >= limit (hi if none). Probes lo, lo+2, lo+6,
+// lo+14, ... then binary-searches the last gap: O(log(result - lo)), so a run of six
 // points costs a few probes and a run of ten million about fifty.
 std::size_t GallopLowerBound(const Timestamp* ts, std::size_t lo, std::size_t hi,
                              Timestamp limit) {
@@ -62,7 +62,7 @@ std::vector<std::size_t> CutRanges(std::span<const std::uint64_t> points,
 
 }  // namespace
 
-void AggregateState::Merge(const AggregateState& other) {
+void AggregateState::Merge(const AggregateState& other, bool with_m2) {
   if (other.count == 0) return;
   if (count == 0) {
     *this = other;
@@ -70,12 +70,20 @@ void AggregateState::Merge(const AggregateState& other) {
   }
   // Chan, Golub & LeVeque: M2 = M2a + M2b + δ² · na · nb / n, δ the difference of the
   // means. Symmetric in a and b, so merging is commutative bit for bit.
-  const double na = static_cast<double>(count);
-  const double nb = static_cast<double>(other.count);
-  const double delta = other.sum / nb - sum / na;
-  m2 = m2 + other.m2 + delta * delta * (na * nb / (na + nb));
+  if (with_m2) {
+    const double na = static_cast<double>(count);
+    const double nb = static_cast<double>(other.count);
+    const double delta = other.Sum() / nb - Sum() / na;
+    m2 = m2 + other.m2 + delta * delta * (na * nb / (na + nb));
+  }
   count += other.count;
-  sum += other.sum;
+  // TwoSum: new_sum + rounding == sum + other.sum exactly (needs IEEE arithmetic as
+  // written: no -ffast-math).
+  const double new_sum = sum + other.sum;
+  const double other_part = new_sum - sum;
+  const double rounding = (sum - (new_sum - other_part)) + (other.sum - other_part);
+  sum = new_sum;
+  sum_error = (sum_error + other.sum_error) + rounding;
   if (other.min < min || (other.min == min && other.min_ts < min_ts)) {
     min = other.min;
     min_ts = other.min_ts;
@@ -92,13 +100,6 @@ void AggregateState::Merge(const AggregateState& other) {
     last = other.last;
     last_ts = other.last_ts;
   }
-}
-
-AggregateState SummarizePoints(const Timestamp* ts, const double* values, std::size_t n) {
-  assert(AscendingAndFinite(ts, values, n) && "REQUIRES: ts strictly ascending, values finite");
-  AggregateState s;
-  internal::FoldRun(ts, values, n, /*with_m2=*/true, s);
-  return s;
 }
 
 StatusOr<BucketAggregator> BucketAggregator::Create(const AggregateSpec& spec) {
@@ -139,12 +140,32 @@ void BucketAggregator::KeepValues(std::size_t bucket, const Timestamp* ts, const
 }
 
 bool BucketAggregator::TryAddSummary(const ChunkSummary& summary) {
-  if (summary.empty()) return true;
-  if (!values_.empty()) return false;
-  if (summary.first_ts < grid_.start() || summary.last_ts >= grid_.end()) return false;
-  const std::size_t bucket = grid_.IndexOf(summary.first_ts);
-  if (summary.last_ts >= grid_.BucketEnd(bucket)) return false;
-  states_[bucket].Merge(summary);
+  if (summary.count == 0) return true;
+  const AggregateFnSet fns = spec_.functions;
+  if (fns.needs_values() || fns.contains(AggregateFn::kStddev)) return false;
+  if (summary.min_ts < grid_.start() || summary.max_ts >= grid_.end()) return false;
+  const std::size_t bucket = grid_.IndexOf(summary.min_ts);
+  if (summary.max_ts >= grid_.BucketEnd(bucket)) return false;
+  AggregateState& state = states_[bucket];
+  const bool may_hold_min = state.empty() || !(summary.min > state.min);
+  const bool may_hold_max = state.empty() || !(summary.max < state.max);
+  if ((may_hold_min && fns.contains(AggregateFn::kMin)) ||
+      (may_hold_max && fns.contains(AggregateFn::kMax))) {
+    return false;
+  }
+  // The timestamps of the chunk's extremes are unknown; min_ts stands in for them.
+  // Harmless: with min (max) requested the chunk's extreme loses every merge (checked
+  // above), and without it min_ts (max_ts) is never reported. m2 stays 0: no stddev.
+  state.Merge({.count = summary.count,
+               .sum = summary.sum,
+               .min = summary.min,
+               .min_ts = summary.min_ts,
+               .max = summary.max,
+               .max_ts = summary.min_ts,
+               .first = summary.first,
+               .first_ts = summary.min_ts,
+               .last = summary.last,
+               .last_ts = summary.max_ts});
   return true;
 }
 
@@ -196,9 +217,9 @@ AggregateValue BucketAggregator::EvaluateBucket(std::size_t i, AggregateFn fn,
     case AggregateFn::kCount:
       return {true, count, start};
     case AggregateFn::kSum:
-      return {true, s.sum, start};
+      return {true, s.Sum(), start};
     case AggregateFn::kMean:
-      return {true, s.sum / count, start};
+      return {true, s.Sum() / count, start};
     case AggregateFn::kMin:
       return {true, s.min, s.min_ts};
     case AggregateFn::kMax:

@@ -33,15 +33,18 @@
 // builds a non-finite value that slipped through is not dropped: it propagates through
 // IEEE arithmetic into sum, mean, spread and stddev of its bucket (NaN or ±Inf), so
 // the violation shows in the results; the selectors are then unspecified. Finite
-// values whose sum or squared deviations exceed DBL_MAX overflow to ±Inf likewise.
+// values whose sum or squared deviations exceed DBL_MAX give NaN or ±Inf likewise.
 //
 // Floating-point order. count, min, max, first, last, median and percentile are exact
 // and independent of the order in which points, chunks, summaries and partial results
 // arrive. sum, mean and stddev depend on it only through rounding: points are summed
-// in blocks of up to 1024 with several lanes, blocks and partial results are merged
-// pairwise-in-order, and stddev uses a corrected two-pass M2 per block merged with
-// Chan et al.'s formula (never a sum of squares), so it stays accurate for values
-// around 1e9 with tiny variance. See AggregateParallel for reproducibility.
+// in blocks of up to 1024 with several lanes, and blocks, summaries and partial
+// results are added with compensation (TwoSum), so rounding does not accumulate
+// across blocks: a bucket's sum is about as accurate as one block's. stddev uses a
+// corrected two-pass M2 per block, merged with Chan et al.'s formula (never a sum of
+// squares), so it stays accurate for values around 1e9 with tiny variance, however the
+// points are split. The kernels rely on IEEE arithmetic as written: do not build them
+// with -ffast-math. See AggregateParallel for reproducibility.
 #ifndef TIDEWATCH_STORE_AGGREGATE_H_
 #define TIDEWATCH_STORE_AGGREGATE_H_
 
@@ -52,6 +55,7 @@
 #include <span>
 #include <vector>
 
+#include "store/chunk_summary.h"
 #include "store/internal/bucket_grid.h"
 #include "store/status.h"
 #include "store/types.h"
@@ -98,15 +102,19 @@ class AggregateFnSet {
   std::uint16_t bits_ = 0;
 };
 
-// A mergeable summary of a set of points: the state of one bucket, of one chunk
-// (ChunkSummary) or of one partial result. When count == 0 the other fields are
-// meaningless. Tie-breaks are those of the header comment.
+// The mergeable accumulator of one bucket (of one aggregator, or of a partial result
+// for some of the series). When count == 0 the other fields are meaningless.
+// Tie-breaks are those of the header comment.
 struct AggregateState {
   std::uint64_t count = 0;
+  // The sum is kept as an unevaluated pair, sum + sum_error (Knuth's TwoSum at every
+  // merge), so adding up many partial sums costs ~1 ulp in total, not per addition.
+  // That matters beyond sum(): the means that stddev merges compare come from it, and
+  // for values near 1e9 a plain running sum loses more than their spread. Use Sum().
   double sum = 0;
-  // Σ (x - mean)², merged with Chan et al.'s parallel formula. Always computed by
-  // SummarizePoints; an aggregator computes it only when stddev is requested (the
-  // second pass over the values costs ~40% of a fold) and otherwise leaves it
+  double sum_error = 0;
+  // Σ (x - mean)², merged with Chan et al.'s parallel formula. Maintained only when
+  // stddev is requested (its pass over the values costs ~40% of a fold); otherwise
   // meaningless.
   double m2 = 0;
   double min = 0;
@@ -114,32 +122,21 @@ struct AggregateState {
   double max = 0;
   Timestamp max_ts = 0;  // the earliest point holding `max`
   double first = 0;
-  Timestamp first_ts = 0;  // the earliest timestamp (a chunk's min_ts)
+  Timestamp first_ts = 0;  // the earliest timestamp
   double last = 0;
-  Timestamp last_ts = 0;  // the latest timestamp (a chunk's max_ts)
+  Timestamp last_ts = 0;  // the latest timestamp
 
   bool empty() const { return count == 0; }
+  double Sum() const { return sum + sum_error; }
 
-  // Folds `other` in, as if its points had been added here.
-  void Merge(const AggregateState& other);
-
-  friend bool operator==(const AggregateState&, const AggregateState&) = default;
+  // Folds `other` in, as if its points had been added here. with_m2 == false skips
+  // the M2 update (three divisions: most of a merge's cost on short runs) and leaves
+  // m2 meaningless, for aggregations that do not compute stddev.
+  void Merge(const AggregateState& other, bool with_m2 = true);
 };
 
-// What the window store keeps per chunk so that whole chunks can be aggregated
-// without decoding. Beyond {min_ts, max_ts, count, sum, min, max, first, last} it
-// holds m2 (so stddev can use summaries) and the timestamps of the min and max points
-// (so min/max selectors can); SummarizePoints computes all of it.
-using ChunkSummary = AggregateState;
-
-// The summary of points[0, n): the same blocked kernel AddPoints uses, so a chunk of at
-// most 1024 points gives bit-identical results whether it is added as a summary or as
-// points. n == 0 gives an empty summary.
-// REQUIRES: ts strictly ascending; values finite.
-AggregateState SummarizePoints(const Timestamp* ts, const double* values, std::size_t n);
-
 // The default cap on buckets per query (InfluxDB's max-select-buckets). A bucket
-// costs 88 bytes (plus its values when median/percentile is asked for).
+// costs 96 bytes (plus 16 per point when median or percentile is asked for).
 inline constexpr std::size_t kDefaultMaxBuckets = 1'000'000;
 
 struct AggregateSpec {
@@ -189,11 +186,19 @@ class BucketAggregator {
   // REQUIRES: ts strictly ascending; values finite (asserted in debug builds).
   void AddPoints(const Timestamp* ts, const double* values, std::size_t n);
 
-  // Folds a whole chunk from its summary, without decoding, when that gives the same
-  // result as its points: the chunk lies in [start, end) and inside one bucket, and
-  // no requested function needs individual values (median, percentile). Returns false
-  // otherwise, having changed nothing: decode the chunk and call AddPoints.
-  // An empty summary is folded trivially (true).
+  // Folds a whole chunk from its summary, without decoding, when that gives exactly
+  // the result its points would (up to the rounding of sums). Returns false otherwise,
+  // having changed nothing: decode the chunk and call AddPoints. It folds when
+  //   - the chunk lies in [start, end) and inside one bucket;
+  //   - neither median, percentile (they need the values) nor stddev (a summary has
+  //     no M2) is requested;
+  //   - for min (max): the chunk cannot hold the bucket's min (max), i.e. the bucket
+  //     already has a strictly smaller (larger) value. A summary does not say which
+  //     point holds its extremes, so it cannot supply a selector timestamp or break
+  //     a tie. Feeding first the chunks whose summaries hold the extremes lets the
+  //     others fold; in any order only the chunks that improve on the running
+  //     extreme are refused.
+  // An empty summary (count 0) is folded trivially (true).
   bool TryAddSummary(const ChunkSummary& summary);
 
   // Folds in a partial result, as if its inputs had been added here.
@@ -265,11 +270,13 @@ void ScanRange(std::span<const PointSpan> runs, Timestamp start, Timestamp end, 
 using SeriesFeeder = std::function<Status(std::size_t index, BucketAggregator& into)>;
 
 struct ParallelOptions {
-  // Threads, the caller's included; 1 runs everything on the calling thread.
+  // Threads, the caller's included; 1 (or 0) runs everything on the calling thread.
+  // Default 4. Each thread costs one aggregator (96 bytes per bucket) and a merge.
   std::size_t max_threads = 4;
-  // A thread is started only per this many estimated points (about 1 ms of folding),
-  // so small queries stay single-threaded; larger costs less parallelism on mid-size
-  // queries, smaller spends more on thread start-up and merging.
+  // A thread is started only per this many estimated points (1-4 ms of folding alone
+  // here, more with decoding), so small queries stay single-threaded. Larger gives up
+  // parallelism on mid-size queries; smaller spends more on thread start-up and merges.
+  // Default 2^20.
   std::uint64_t min_points_per_thread = 1u << 20;
 };
 
@@ -282,7 +289,8 @@ struct ParallelOptions {
 // merged in range order. So the result depends only on the inputs and the options:
 // repeated runs are bit-identical, and a different thread count changes sum, mean and
 // stddev by rounding only (every other function is exact). Threads are started and
-// joined inside the call; an exception from `feed` is rethrown after the join.
+// joined inside the call; an exception from `feed` (or std::system_error from starting
+// a thread) propagates after every started thread has been joined.
 // Errors: those of BucketAggregator::Create; otherwise the status of the lowest-index
 // series whose feed failed.
 StatusOr<BucketAggregator> AggregateParallel(const AggregateSpec& spec,

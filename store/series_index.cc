@@ -288,8 +288,8 @@ Status SeriesIndex::Restore(SeriesId id, const SeriesInfo& info) {
   const std::optional<FieldType> existing = inverted_->FieldTypeOf(key);
   if (existing && *existing != info.type) return TypeConflict(key, info.type, *existing);
   // Descending, so that the smallest of the new free ids is handed out first.
-  for (std::size_t free = id; free-- > series_.size();) {
-    free_ids_.push_back(static_cast<SeriesId>(free));
+  for (std::size_t gap = id; gap-- > series_.size();) {
+    free_ids_.push_back(static_cast<SeriesId>(gap));
   }
   if (id >= series_.size()) series_.resize(std::size_t{id} + 1);
   Insert(shard, hashed, info.type, id);

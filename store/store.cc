@@ -37,7 +37,8 @@ bool ReadSummary(PayloadReader& r, ChunkSummary& s) {
          r.ReadF64(&s.last);
 }
 
-void PutSeries(PayloadWriter& w, SeriesId id, const SeriesInfo& info, const SeriesSnapshot& s) {
+void PutSeries(PayloadWriter& w, SeriesId id, const SeriesInfo& info, const SeriesSnapshot& s,
+               bool compress) {
   w.PutU32(id);
   w.PutLengthPrefixed(info.db);
   w.PutLengthPrefixed(info.measurement);
@@ -50,10 +51,11 @@ void PutSeries(PayloadWriter& w, SeriesId id, const SeriesInfo& info, const Seri
   w.PutU8(static_cast<std::uint8_t>(info.type));
   // The head is written sealed: a snapshot holds compressed chunks only.
   SealedRef head;
-  if (s.head) head = SealedChunk::Seal(s.head->ts, s.head->values, s.head_count);
+  if (s.head) head = SealedChunk::Seal(s.head->ts, s.head->values, s.head_count, compress);
   w.PutVarint64(s.sealed.size() + (head ? 1 : 0));
   auto put_chunk = [&w](const SealedChunk& c) {
     PutSummary(w, c.summary());
+    w.PutU8(static_cast<std::uint8_t>(c.encoding()));
     w.PutLengthPrefixed(c.data());
   };
   for (const SealedRef& c : s.sealed) put_chunk(*c);
@@ -170,7 +172,7 @@ Status Store::Snapshot(const std::string& path, const SnapshotOffsets& offsets) 
     if (!status.ok()) return;
     std::optional<SeriesInfo> info = index_.Info(id);
     if (!info) return;  // evicted meanwhile
-    PutSeries(block, id, *info, snapshot);
+    PutSeries(block, id, *info, snapshot, options_.windows.compress_sealed_chunks);
     if (++in_block == kSeriesPerBlock) flush();
   });
   flush();
@@ -250,9 +252,13 @@ Status Store::RestoreSeriesBlock(std::string_view payload, std::vector<SeriesId>
     std::vector<SealedRef> sealed;
     for (std::uint64_t c = 0; c < chunks; ++c) {
       ChunkSummary summary;
+      std::uint8_t encoding = 0;
       std::string_view data;
-      if (!ReadSummary(r, summary) || !r.ReadLengthPrefixed(&data)) return r.status();
-      StatusOr<SealedRef> chunk = SealedChunk::FromCompressed(std::string(data), summary);
+      if (!ReadSummary(r, summary) || !r.ReadU8(&encoding) || !r.ReadLengthPrefixed(&data)) {
+        return r.status();
+      }
+      StatusOr<SealedRef> chunk = SealedChunk::FromEncoded(
+          static_cast<internal::ChunkEncoding>(encoding), std::string(data), summary);
       if (!chunk.ok()) return chunk.status();
       if (!sealed.empty() && sealed.back()->summary().max_ts >= summary.min_ts) {
         return Status(StatusCode::kDataLoss, "series " + std::to_string(id) + ": chunks overlap");

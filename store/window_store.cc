@@ -263,11 +263,14 @@ void WindowStore::ReplaceSealed(Window& w, std::size_t index, const ChunkBuffer&
   std::vector<SealedRef> replacement;
   if (points.count > kChunkPoints) {  // split an overfull chunk in two halves
     const std::uint32_t half = points.count / 2;
-    replacement.push_back(SealedChunk::Seal(points.ts, points.values, half));
     replacement.push_back(
-        SealedChunk::Seal(points.ts + half, points.values + half, points.count - half));
+        SealedChunk::Seal(points.ts, points.values, half, options_.compress_sealed_chunks));
+    replacement.push_back(
+        SealedChunk::Seal(points.ts + half, points.values + half, points.count - half,
+                          options_.compress_sealed_chunks));
   } else if (points.count > 0) {
-    replacement.push_back(SealedChunk::Seal(points.ts, points.values, points.count));
+    replacement.push_back(
+        SealedChunk::Seal(points.ts, points.values, points.count, options_.compress_sealed_chunks));
   }
   const auto pos = w.sealed.begin() + static_cast<std::ptrdiff_t>(index);
   const auto next = w.sealed.erase(pos);
@@ -281,7 +284,7 @@ void WindowStore::ReplaceSealed(Window& w, std::size_t index, const ChunkBuffer&
 void WindowStore::SealHead(Window& w) {
   const HeadChunk& h = *w.head;
   if (h.count > 0) {
-    SealedRef sealed = SealedChunk::Seal(h.ts, h.values, h.count);
+    SealedRef sealed = SealedChunk::Seal(h.ts, h.values, h.count, options_.compress_sealed_chunks);
     w.sealed_bytes += sealed->MemoryBytes();
     AddMemory(static_cast<std::ptrdiff_t>(sealed->MemoryBytes()));
     w.sealed.push_back(std::move(sealed));

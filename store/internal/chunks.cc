@@ -1,7 +1,9 @@
 #include "store/internal/chunks.h"
 
 #include <cassert>
+#include <cstring>
 
+#include "store/internal/decimal_codec.h"
 #include "store/internal/gorilla.h"
 
 namespace tidewatch::store::internal {
@@ -42,29 +44,66 @@ void ChunkPool::Release(HeadChunk* chunk) {
   delete chunk;
 }
 
-SealedRef SealedChunk::Seal(const Timestamp* ts, const double* values, std::uint32_t n) {
+SealedRef SealedChunk::Seal(const Timestamp* ts, const double* values, std::uint32_t n,
+                           bool compress) {
   assert(n >= 1 && n <= kChunkPoints);
   std::string data;
-  GorillaEncode(ts, values, n, data);
-  data.shrink_to_fit();
-  return std::make_shared<const SealedChunk>(ChunkSummary::Of(ts, values, n), std::move(data));
+  ChunkEncoding encoding = ChunkEncoding::kRaw;
+  if (compress) {
+    if (const std::optional<int> digits = DecimalDigits(values, n)) {
+      encoding = ChunkEncoding::kDecimal;
+      DecimalEncode(ts, values, n, *digits, data);
+    } else {
+      encoding = ChunkEncoding::kGorilla;
+      GorillaEncode(ts, values, n, data);
+    }
+    data.shrink_to_fit();
+  } else {
+    data.resize(n * (sizeof(Timestamp) + sizeof(double)));
+    std::memcpy(data.data(), ts, n * sizeof(Timestamp));
+    std::memcpy(data.data() + n * sizeof(Timestamp), values, n * sizeof(double));
+  }
+  return std::make_shared<const SealedChunk>(ChunkSummary::Of(ts, values, n), encoding,
+                                             std::move(data));
 }
 
-StatusOr<SealedRef> SealedChunk::FromCompressed(std::string data, const ChunkSummary& summary) {
+StatusOr<std::size_t> SealedChunk::DecodeChecked(ChunkEncoding encoding, std::string_view data,
+                                                 Timestamp* ts, double* values) {
+  if (encoding == ChunkEncoding::kGorilla) return GorillaDecode(data, ts, values, kChunkPoints);
+  if (encoding == ChunkEncoding::kDecimal) return DecimalDecode(data, ts, values, kChunkPoints);
+  constexpr std::size_t kPointBytes = sizeof(Timestamp) + sizeof(double);
+  const std::size_t n = data.size() / kPointBytes;
+  if (data.size() % kPointBytes != 0 || n == 0 || n > kChunkPoints) {
+    return Status(StatusCode::kDataLoss, "raw chunk of " + std::to_string(data.size()) + " bytes");
+  }
+  std::memcpy(ts, data.data(), n * sizeof(Timestamp));
+  std::memcpy(values, data.data() + n * sizeof(Timestamp), n * sizeof(double));
+  for (std::size_t i = 1; i < n; ++i) {
+    if (ts[i] <= ts[i - 1]) return Status(StatusCode::kDataLoss, "raw chunk: timestamps do not ascend");
+  }
+  return n;
+}
+
+StatusOr<SealedRef> SealedChunk::FromEncoded(ChunkEncoding encoding, std::string data,
+                                             const ChunkSummary& summary) {
+  if (encoding != ChunkEncoding::kGorilla && encoding != ChunkEncoding::kRaw &&
+      encoding != ChunkEncoding::kDecimal) {
+    return Status(StatusCode::kDataLoss, "unknown chunk encoding");
+  }
   ChunkBuffer buffer;
-  StatusOr<std::size_t> n = GorillaDecode(data, buffer.ts, buffer.values, kChunkPoints);
+  StatusOr<std::size_t> n = DecodeChecked(encoding, data, buffer.ts, buffer.values);
   if (!n.ok()) return n.status();
   const ChunkSummary actual =
       ChunkSummary::Of(buffer.ts, buffer.values, static_cast<std::uint32_t>(*n));
-  if (*n == 0 || !(actual == summary)) {
+  if (!(actual == summary)) {
     return Status(StatusCode::kDataLoss, "chunk summary does not match its points");
   }
-  return std::make_shared<const SealedChunk>(summary, std::move(data));
+  return std::make_shared<const SealedChunk>(summary, encoding, std::move(data));
 }
 
 std::uint32_t SealedChunk::Decode(Timestamp* ts, double* values) const {
-  StatusOr<std::size_t> n = GorillaDecode(data_, ts, values, kChunkPoints);
-  // The block was made by Seal() or checked by FromCompressed(): failing here is a bug.
+  StatusOr<std::size_t> n = DecodeChecked(encoding_, data_, ts, values);
+  // The data was made by Seal() or checked by FromEncoded(): failing here is a bug.
   assert(n.ok());
   return n.ok() ? static_cast<std::uint32_t>(*n) : 0;
 }

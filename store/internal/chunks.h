@@ -121,30 +121,46 @@ inline void HeadRef::Drop() {
   chunk_ = nullptr;
 }
 
+// How a sealed chunk holds its points.
+enum class ChunkEncoding : std::uint8_t {
+  kGorilla = 0,  // delta-of-delta timestamps, XOR'd values (store/internal/gorilla.h)
+  kRaw = 1,      // the two columns as is: 16 bytes/point, decoded by a copy
+  kDecimal = 2,  // values with few decimals as scaled integers (decimal_codec.h)
+};
+
 // A full chunk, compressed. Immutable.
 class SealedChunk {
  public:
-  // Compresses n ascending points. REQUIRES: 1 <= n <= kChunkPoints.
+  // Encodes n ascending points: compressed (kDecimal when every value is a short
+  // decimal, which sensor data mostly is, else kGorilla) or kRaw.
+  // REQUIRES: 1 <= n <= kChunkPoints.
   static std::shared_ptr<const SealedChunk> Seal(const Timestamp* ts, const double* values,
-                                                 std::uint32_t n);
-  // Adopts an already compressed block (snapshot restore), checking that it decodes
-  // and agrees with `summary`. Errors: kDataLoss.
-  static StatusOr<std::shared_ptr<const SealedChunk>> FromCompressed(std::string data,
-                                                                     const ChunkSummary& summary);
+                                                 std::uint32_t n, bool compress);
+  // Adopts already encoded data (snapshot restore), checking that it decodes to
+  // ascending points that agree with `summary`. Errors: kDataLoss.
+  static StatusOr<std::shared_ptr<const SealedChunk>> FromEncoded(ChunkEncoding encoding,
+                                                                  std::string data,
+                                                                  const ChunkSummary& summary);
 
   // Decodes all points into ts/values, which hold kChunkPoints each; returns the count.
   std::uint32_t Decode(Timestamp* ts, double* values) const;
 
   const ChunkSummary& summary() const { return summary_; }
+  ChunkEncoding encoding() const { return encoding_; }
   const std::string& data() const { return data_; }
   // Heap bytes this chunk holds, for the memory budget.
   std::size_t MemoryBytes() const { return sizeof(SealedChunk) + data_.capacity(); }
 
-  SealedChunk(ChunkSummary summary, std::string data)
-      : summary_(summary), data_(std::move(data)) {}
+  SealedChunk(ChunkSummary summary, ChunkEncoding encoding, std::string data)
+      : summary_(summary), encoding_(encoding), data_(std::move(data)) {}
 
  private:
+  // Decodes without trusting the data: kDataLoss on any inconsistency.
+  static StatusOr<std::size_t> DecodeChecked(ChunkEncoding encoding, std::string_view data,
+                                             Timestamp* ts, double* values);
+
   const ChunkSummary summary_;
+  const ChunkEncoding encoding_;
   const std::string data_;
 };
 

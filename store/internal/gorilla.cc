@@ -4,29 +4,17 @@
 #include <bit>
 #include <cassert>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <utility>
 
 #include "store/internal/bit_stream.h"
+#include "store/internal/timestamp_codec.h"
 
 namespace tidewatch::store::internal {
 namespace {
 
 // A LEB128 count up to kMaxBlockPoints takes at most 3 bytes.
 constexpr std::size_t kMaxCountBytes = 3;
-
-// The timestamp buckets after the 1-bit dod == 0 code, smallest first (see the
-// header). The prefix of bucket k is k + 1 ones, then a zero except for the escape,
-// so a decoder finds the bucket by counting leading ones in 4 bits.
-struct DodBucket {
-  unsigned prefix;
-  unsigned prefix_bits;
-  unsigned payload_bits;
-};
-constexpr DodBucket kDodBuckets[] = {
-    {0b10, 2, 16}, {0b110, 3, 26}, {0b1110, 4, 40}, {0b1111, 4, 64}};
-constexpr unsigned kDodPrefixPeekBits = 4;
 
 // XOR windows: 5 bits of leading zeros (so at most 31), 6 bits of width.
 constexpr unsigned kMaxLeadingZeros = 31;
@@ -38,39 +26,6 @@ struct XorWindow {
   unsigned trailing = 0;
   unsigned width = 0;
 };
-
-std::uint64_t ZigZag(std::uint64_t v) {
-  return (v << 1) ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(v) >> 63);
-}
-
-std::uint64_t UnZigZag(std::uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
-
-void WriteDod(BitWriter& out, std::uint64_t dod) {
-  if (dod == 0) {
-    out.Write(0, 1);
-    return;
-  }
-  const std::uint64_t z = ZigZag(dod);
-  for (const DodBucket& bucket : kDodBuckets) {
-    if (bucket.payload_bits == 64 || z >> bucket.payload_bits == 0) {
-      out.Write(bucket.prefix, bucket.prefix_bits);
-      out.Write(z, bucket.payload_bits);
-      return;
-    }
-  }
-}
-
-std::uint64_t ReadDod(BitReader& in) {
-  const auto code = static_cast<std::uint8_t>(in.Peek(kDodPrefixPeekBits) << 4);
-  const auto ones = static_cast<unsigned>(std::countl_one(code));  // 0..4
-  if (ones == 0) {
-    in.Skip(1);
-    return 0;
-  }
-  const DodBucket& bucket = kDodBuckets[ones - 1];
-  in.Skip(bucket.prefix_bits);
-  return UnZigZag(in.ReadWide(bucket.payload_bits));
-}
 
 void WriteXor(BitWriter& out, XorWindow& window, std::uint64_t x) {
   if (x == 0) {
@@ -131,17 +86,13 @@ void GorillaEncode(const std::int64_t* ts, const double* values, std::size_t n,
   assert(n >= 1 && n <= kMaxBlockPoints);
   PutPointCount(out, n);
   BitWriter bits(out);
-  bits.Write(static_cast<std::uint64_t>(ts[0]), 64);
+  TimestampEncoder ts_out(bits);
+  ts_out.WriteFirst(ts[0]);
   std::uint64_t prev_value = std::bit_cast<std::uint64_t>(values[0]);
   bits.Write(prev_value, 64);
-  std::uint64_t prev_delta = 0;
   XorWindow window;
   for (std::size_t i = 1; i < n; ++i) {
-    assert(ts[i] > ts[i - 1]);
-    const std::uint64_t delta =
-        static_cast<std::uint64_t>(ts[i]) - static_cast<std::uint64_t>(ts[i - 1]);
-    WriteDod(bits, delta - prev_delta);
-    prev_delta = delta;
+    ts_out.WriteNext(ts[i]);
     const auto value = std::bit_cast<std::uint64_t>(values[i]);
     WriteXor(bits, window, value ^ prev_value);
     prev_value = value;
@@ -165,20 +116,13 @@ StatusOr<std::size_t> GorillaDecode(std::string_view block, std::int64_t* ts, do
     return in.overrun() ? Truncated(n) : Corrupt(what + (" at point " + std::to_string(i)));
   };
 
-  std::uint64_t prev_ts = in.ReadWide(64);
+  TimestampDecoder ts_in(in);
+  ts[0] = ts_in.ReadFirst();
   std::uint64_t prev_value = in.ReadWide(64);
-  ts[0] = static_cast<std::int64_t>(prev_ts);
   values[0] = std::bit_cast<double>(prev_value);
-  constexpr auto kMaxTs = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  std::uint64_t delta = 0;
   XorWindow window;
   for (std::size_t i = 1; i < n; ++i) {
-    delta += ReadDod(in);
-    // Ascending iff 1 <= delta <= INT64_MAX - prev_ts; that difference is exact in
-    // uint64 arithmetic, and delta - 1 wraps a zero delta out of range.
-    if (delta - 1 >= kMaxTs - prev_ts) return fail(i, "timestamp does not ascend");
-    prev_ts += delta;
-    ts[i] = static_cast<std::int64_t>(prev_ts);
+    if (!ts_in.ReadNext(ts[i])) return fail(i, "timestamp does not ascend");
 
     if (in.ReadBit()) {
       if (in.ReadBit()) {

@@ -18,30 +18,9 @@
 // and rejects a block with bytes left over. Blocks are not self-delimiting inside a
 // longer byte string (the store keeps each block's length).
 //
-// Timestamps. delta_i = ts[i] - ts[i-1] and dod_i = delta_i - delta_{i-1} (with
-// delta_0 = 0, so the first delta is coded like any dod) are computed in uint64
-// wrapping arithmetic: every strictly ascending int64 pair, even INT64_MIN then
-// INT64_MAX, has a delta in [1, 2^64 - 1], and every dod is some 64-bit pattern.
-// ZigZag(dod) maps small dods of either sign to small codes:
-//
-//   0                           dod == 0                       1 bit
-//   10   + 16-bit ZigZag(dod)   -2^15 <= dod < 2^15 (±33 us)  18 bits
-//   110  + 26-bit ZigZag(dod)   -2^25 <= dod < 2^25 (±34 ms)  29 bits
-//   1110 + 40-bit ZigZag(dod)   -2^39 <= dod < 2^39 (±9 min)  44 bits
-//   1111 + 64-bit ZigZag(dod)   anything                       68 bits
-//
-// Why these buckets: the paper's 7/9/12/32-bit buckets are tuned for second
-// precision; in nanoseconds they would catch nothing but exact intervals. What makes
-// dod != 0 in ns data comes in three scales, one bucket each:
-//   - clock jitter of hardware/PTP-timestamped sources, microseconds: jitter within
-//     ±J gives |dod| <= 4J, so J up to 8 us always takes 18 bits;
-//   - jitter of software sampling (timer wake-ups, scheduling), up to milliseconds:
-//     J up to 8 ms takes 29 bits;
-//   - a missing point or a restart: dod = +k*interval, then -k*interval. 44 bits
-//     cover gaps up to 9 minutes; the first delta of a block (10 s: 1e10 ns) also
-//     lands here, once per block.
-// Beyond that (day-long gaps, INT64 extremes) the 64-bit escape codes any series.
-// Exact-interval data, the usual SCADA case, costs 1 bit per timestamp.
+// Timestamps: ts[0] and the codes of points 1..n-1 are the delta-of-delta code of
+// timestamp_codec.h, shared with the decimal codec: 1 bit per point at exact
+// intervals, 44 bits for a gap of up to 9 minutes, a 68-bit escape for any step.
 //
 // Values. x = bits(values[i]) XOR bits(values[i-1]), on the raw bit patterns, so
 // NaN payloads, -0.0, denormals and infinities round-trip bit for bit:

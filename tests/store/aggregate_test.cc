@@ -32,10 +32,11 @@ struct Call {
 };
 
 constexpr Call kCalls[] = {
-    {Fn::kCount, 0},      {Fn::kSum, 0},        {Fn::kMean, 0},         {Fn::kMin, 0},
-    {Fn::kMax, 0},        {Fn::kFirst, 0},      {Fn::kLast, 0},         {Fn::kSpread, 0},
-    {Fn::kStddev, 0},     {Fn::kMedian, 0},     {Fn::kPercentile, 0},   {Fn::kPercentile, 1},
-    {Fn::kPercentile, 33.3}, {Fn::kPercentile, 50}, {Fn::kPercentile, 99.9}, {Fn::kPercentile, 100},
+    {Fn::kCount, 0},      {Fn::kSum, 0},          {Fn::kMean, 0},         {Fn::kMin, 0},
+    {Fn::kMax, 0},        {Fn::kFirst, 0},        {Fn::kLast, 0},         {Fn::kSpread, 0},
+    {Fn::kStddev, 0},     {Fn::kMedian, 0},       {Fn::kPercentile, 0},   {Fn::kPercentile, 1},
+    {Fn::kPercentile, 33.3}, {Fn::kPercentile, 50}, {Fn::kPercentile, 99.9},
+    {Fn::kPercentile, 100},
 };
 
 AggregateFnSet AllFunctions(bool with_values) {
@@ -46,7 +47,14 @@ AggregateFnSet AllFunctions(bool with_values) {
   return set;
 }
 
-BucketAggregator Make(const AggregateSpec& spec) { return BucketAggregator::Create(spec).value(); }
+// What the window store keeps per chunk.
+ChunkSummary SummaryOf(const Timestamp* ts, const double* values, std::size_t n) {
+  return ChunkSummary::Of(ts, values, static_cast<std::uint32_t>(n));
+}
+
+BucketAggregator Make(const AggregateSpec& spec) {
+  return BucketAggregator::Create(spec).value();
+}
 
 // ---- The reference: points grouped per bucket, every function a plain loop. ----
 
@@ -60,7 +68,8 @@ struct RefBucket {
   std::vector<RefPoint> points;
 };
 
-std::vector<RefBucket> ReferenceBuckets(const AggregateSpec& spec, const std::vector<Series>& all) {
+std::vector<RefBucket> ReferenceBuckets(const AggregateSpec& spec,
+                                        const std::vector<Series>& all) {
   std::vector<RefBucket> buckets;
   if (spec.start >= spec.end) return buckets;
   if (spec.interval == 0) {
@@ -68,7 +77,9 @@ std::vector<RefBucket> ReferenceBuckets(const AggregateSpec& spec, const std::ve
   } else {
     Timestamp into = (spec.start - spec.offset) % spec.interval;
     if (into < 0) into += spec.interval;
-    for (Timestamp b = spec.start - into; b < spec.end; b += spec.interval) buckets.push_back({b, {}});
+    for (Timestamp b = spec.start - into; b < spec.end; b += spec.interval) {
+      buckets.push_back({b, {}});
+    }
   }
   for (const Series& s : all) {
     for (std::size_t i = 0; i < s.ts.size(); ++i) {
@@ -93,15 +104,13 @@ AggregateValue Reference(const RefBucket& b, Call call) {
   const auto n = static_cast<double>(p.size());
   long double sum = 0;
   for (const RefPoint& x : p) sum += x.value;
-  const AggregateValue min = Select(p, [](auto& a, auto& c) {
-    return a.value < c.value || (a.value == c.value && a.ts < c.ts);
-  });
-  const AggregateValue max = Select(p, [](auto& a, auto& c) {
-    return a.value > c.value || (a.value == c.value && a.ts < c.ts);
-  });
-  std::vector<RefPoint> sorted = p;
+  std::vector<RefPoint> sorted = p;  // by value, then time: the min comes first
   std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& c) {
     return a.value < c.value || (a.value == c.value && a.ts < c.ts);
+  });
+  const AggregateValue min = {true, sorted.front().value, sorted.front().ts};
+  const AggregateValue max = Select(p, [](auto& a, auto& c) {
+    return a.value > c.value || (a.value == c.value && a.ts < c.ts);
   });
   switch (call.fn) {
     case Fn::kCount: return {true, n, b.start};
@@ -110,9 +119,13 @@ AggregateValue Reference(const RefBucket& b, Call call) {
     case Fn::kMin: return min;
     case Fn::kMax: return max;
     case Fn::kFirst:
-      return Select(p, [](auto& a, auto& c) { return a.ts < c.ts || (a.ts == c.ts && a.value > c.value); });
+      return Select(p, [](auto& a, auto& c) {
+        return a.ts < c.ts || (a.ts == c.ts && a.value > c.value);
+      });
     case Fn::kLast:
-      return Select(p, [](auto& a, auto& c) { return a.ts > c.ts || (a.ts == c.ts && a.value > c.value); });
+      return Select(p, [](auto& a, auto& c) {
+        return a.ts > c.ts || (a.ts == c.ts && a.value > c.value);
+      });
     case Fn::kSpread: return {true, max.value - min.value, b.start};
     case Fn::kStddev: {
       if (p.size() < 2) return none;
@@ -124,12 +137,14 @@ AggregateValue Reference(const RefBucket& b, Call call) {
     case Fn::kMedian: {
       const std::size_t mid = sorted.size() / 2;
       if (sorted.size() % 2 == 1) return {true, sorted[mid].value, b.start};
-      return {true, sorted[mid - 1].value + (sorted[mid].value - sorted[mid - 1].value) / 2, b.start};
+      const double lo = sorted[mid - 1].value;
+      return {true, lo + (sorted[mid].value - lo) / 2, b.start};
     }
     case Fn::kPercentile: {
       const auto i = static_cast<long>(std::floor(n * call.percentile / 100.0 + 0.5)) - 1;
       if (i < 0 || i >= static_cast<long>(sorted.size())) return none;
-      return {true, sorted[static_cast<std::size_t>(i)].value, sorted[static_cast<std::size_t>(i)].ts};
+      const RefPoint& at = sorted[static_cast<std::size_t>(i)];
+      return {true, at.value, at.ts};
     }
   }
   return none;
@@ -222,7 +237,17 @@ Case RandomCase(std::uint64_t seed) {
   constexpr Timestamp kIntervals[] = {0, 1, 7, 60, 1000};
   Case c;
   c.spec.interval = kIntervals[pick(0, 4)];
-  c.spec.functions = AllFunctions(/*with_values=*/pick(0, 1) == 1);
+  // All functions, a random subset, or a random subset of those that chunk summaries
+  // can serve (not stddev, median, percentile).
+  const std::int64_t mode = pick(0, 2);
+  for (const Call& call : kCalls) {
+    const bool needs_points = call.fn == Fn::kStddev || call.fn == Fn::kMedian ||
+                              call.fn == Fn::kPercentile;
+    if (mode == 0 || (pick(0, 1) == 1 && !(mode == 2 && needs_points))) {
+      c.spec.functions.Add(call.fn);
+    }
+  }
+  if (c.spec.functions.empty()) c.spec.functions.Add(Fn::kCount);
   const Timestamp unit = std::max<Timestamp>(c.spec.interval, 10);
   c.spec.offset = pick(-3 * unit, 3 * unit);
   const Timestamp origin = pick(-40 * unit, 40 * unit);  // before 1970 too
@@ -236,9 +261,10 @@ Case RandomCase(std::uint64_t seed) {
     for (Timestamp t = origin + pick(0, 5); std::ssize(series.ts) < n; t += pick(1, max_gap)) {
       series.ts.push_back(t);
       // Small integers (ties for min, max, median, percentile), reals, or 1e6 + noise.
-      series.values.push_back(kind == 0   ? static_cast<double>(pick(-3, 3))
-                              : kind == 1 ? static_cast<double>(pick(-1'000'000, 1'000'000)) / 997
-                                          : 1e6 + static_cast<double>(pick(0, 1'000'000)) * 1e-6);
+      const auto r = static_cast<double>(pick(-1'000'000, 1'000'000));
+      series.values.push_back(kind == 0   ? std::round(r / 300'000)
+                              : kind == 1 ? r / 997
+                                          : 1e6 + r * 1e-6);
       span = std::max(span, t - origin);
     }
     c.series.push_back(std::move(series));
@@ -248,13 +274,14 @@ Case RandomCase(std::uint64_t seed) {
   return c;
 }
 
-// Feeds a series in chunks of random size up to 1024: as a summary where the
+// Feeds a series in chunks of random size up to 8 .. 1024: as a summary where the
 // aggregator takes it, else as points. Returns how many chunks went in as summaries.
 int FeedChunks(BucketAggregator& agg, const Series& s, std::mt19937_64& rng) {
+  const std::size_t max_chunk = std::size_t{8} << (rng() % 8);
   int summaries = 0;
   for (std::size_t i = 0; i < s.ts.size();) {
-    const std::size_t n = std::min<std::size_t>(1 + rng() % 1024, s.ts.size() - i);
-    if (agg.TryAddSummary(SummarizePoints(&s.ts[i], &s.values[i], n))) {
+    const std::size_t n = std::min<std::size_t>(1 + rng() % max_chunk, s.ts.size() - i);
+    if (agg.TryAddSummary(SummaryOf(&s.ts[i], &s.values[i], n))) {
       ++summaries;
     } else {
       agg.AddPoints(&s.ts[i], &s.values[i], n);
@@ -301,35 +328,56 @@ TEST(BucketAggregatorTest, MergeOfSplitInputsEqualsOnePass) {
   }
 }
 
-TEST(BucketAggregatorTest, SummaryGivesBitIdenticalStateToItsPoints) {
+TEST(BucketAggregatorTest, SummaryGivesTheSameResultAsItsPoints) {
   for (std::uint64_t seed = 1; seed <= 100; ++seed) {
     std::mt19937_64 rng(seed);
-    BucketAggregator by_summary = Make({-1'000'000, 1'000'000, 0, 0, AllFunctions(false)});
-    BucketAggregator by_points = Make(by_summary.spec());
-    for (int chunk = 0; chunk < 5; ++chunk) {
-      Series s;
+    const AggregateSpec spec = {-1'000'000, 1'000'000, 0, 0,
+                                {Fn::kCount, Fn::kSum, Fn::kMean, Fn::kFirst, Fn::kLast}};
+    BucketAggregator by_summary = Make(spec);
+    BucketAggregator by_points = Make(spec);
+    std::vector<Series> chunks(5);
+    for (Series& s : chunks) {
       for (std::size_t i = 1 + rng() % 1024, t = rng() % 1000; i > 0; --i, t += 1 + rng() % 9) {
         s.ts.push_back(static_cast<Timestamp>(t) - 500'000);
         s.values.push_back(static_cast<double>(rng() % 2001) / 7 - 140);
       }
-      ASSERT_TRUE(by_summary.TryAddSummary(SummarizePoints(s.ts.data(), s.values.data(), s.ts.size())));
+      ASSERT_TRUE(by_summary.TryAddSummary(SummaryOf(s.ts.data(), s.values.data(), s.ts.size())));
       by_points.AddPoints(s.ts.data(), s.values.data(), s.ts.size());
     }
-    EXPECT_EQ(by_summary.state(0), by_points.state(0)) << "seed " << seed;
+    EXPECT_EQ(FirstDifference(EvaluateAll(by_summary), EvaluateAll(by_points),
+                              ReferenceBuckets(spec, chunks)),
+              "")
+        << "seed " << seed;
   }
 }
 
 TEST(BucketAggregatorTest, SummaryIsRefusedWhenItCannotStandForThePoints) {
-  const Timestamp ts[] = {15, 19, 25, 105};
-  const double values[] = {1, 2, 3, 4};
-  BucketAggregator agg = Make({0, 100, 10, 0, {Fn::kSum}});
-  EXPECT_FALSE(agg.TryAddSummary(SummarizePoints(ts, values, 3)));      // spans two buckets
-  EXPECT_FALSE(agg.TryAddSummary(SummarizePoints(ts + 2, values, 2)));  // leaves the range
-  EXPECT_EQ(Render(agg, Fn::kSum), "0=- 10=- 20=- 30=- 40=- 50=- 60=- 70=- 80=- 90=-");
-  EXPECT_TRUE(agg.TryAddSummary(SummarizePoints(ts, values, 2)));
-  EXPECT_EQ(Render(agg, Fn::kSum), "0=- 10=3 20=- 30=- 40=- 50=- 60=- 70=- 80=- 90=-");
-  BucketAggregator median = Make({0, 100, 10, 0, {Fn::kMedian}});
-  EXPECT_FALSE(median.TryAddSummary(SummarizePoints(ts, values, 2)));  // needs the values
+  const Timestamp ts[] = {15, 17, 19, 25, 105};
+  const double values[] = {2, 1, 4, 3, 5};
+  BucketAggregator sum = Make({0, 100, 10, 0, {Fn::kSum}});
+  EXPECT_FALSE(sum.TryAddSummary(SummaryOf(ts, values, 4)));      // spans two buckets
+  EXPECT_FALSE(sum.TryAddSummary(SummaryOf(ts + 3, values, 2)));  // leaves the range
+  EXPECT_EQ(Render(sum, Fn::kSum), "0=- 10=- 20=- 30=- 40=- 50=- 60=- 70=- 80=- 90=-");
+  EXPECT_TRUE(sum.TryAddSummary(SummaryOf(ts, values, 3)));
+  EXPECT_EQ(Render(sum, Fn::kSum), "0=- 10=7 20=- 30=- 40=- 50=- 60=- 70=- 80=- 90=-");
+  for (const Fn needs_points : {Fn::kMedian, Fn::kPercentile, Fn::kStddev}) {
+    BucketAggregator agg = Make({0, 100, 10, 0, {needs_points}});
+    EXPECT_FALSE(agg.TryAddSummary(SummaryOf(ts, values, 3)));
+  }
+}
+
+TEST(BucketAggregatorTest, SummaryFoldsIntoMinMaxOnlyWhenItCannotHoldTheExtreme) {
+  const Timestamp ts[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const double values[] = {3, 2, 5, 6, 2, 9, 9, 1};
+  BucketAggregator agg = Make({0, 100, 0, 0, {Fn::kMin, Fn::kMax}});
+  EXPECT_FALSE(agg.TryAddSummary(SummaryOf(ts + 4, values + 4, 2)));  // nothing to beat
+  agg.AddPoints(ts + 4, values + 4, 2);                                // min 2@5, max 9@6
+  EXPECT_TRUE(agg.TryAddSummary(SummaryOf(ts + 2, values + 2, 2)));   // 5, 6: inside
+  EXPECT_FALSE(agg.TryAddSummary(SummaryOf(ts, values, 2)));          // 2@2 would win the tie
+  EXPECT_FALSE(agg.TryAddSummary(SummaryOf(ts + 6, values + 6, 1)));  // 9: a tie
+  EXPECT_FALSE(agg.TryAddSummary(SummaryOf(ts + 7, values + 7, 1)));  // 1: a new min
+  EXPECT_EQ(agg.Evaluate(Fn::kMin).value()[0], (AggregateValue{true, 2, 5}));
+  EXPECT_EQ(agg.Evaluate(Fn::kMax).value()[0], (AggregateValue{true, 9, 6}));
 }
 
 TEST(BucketAggregatorTest, BucketsAlignToEpochPlusOffsetWithFloorSemantics) {
@@ -353,6 +401,11 @@ TEST(BucketAggregatorTest, PointOnAnEdgeBelongsToTheBucketItStarts) {
   agg.AddPoints(ts, values, std::size(ts));
   EXPECT_EQ(Render(agg, Fn::kCount), "0=2 10=1 20=2");
   EXPECT_EQ(Render(agg, Fn::kFirst), "0=3 10=5 20=6");
+  BucketAggregator gap = Make({0, 30, 10, 0, {Fn::kCount}});
+  gap.AddPoints(ts + 5, values + 5, 2);
+  EXPECT_TRUE(gap.state(0).empty());  // flagged empty, for the query layer's fill()
+  EXPECT_TRUE(gap.state(1).empty());
+  EXPECT_EQ(gap.state(2).count, 2u);
 }
 
 TEST(BucketAggregatorTest, ExtremeTimestampsNeitherOverflowNorWrap) {
@@ -368,14 +421,11 @@ TEST(BucketAggregatorTest, ExtremeTimestampsNeitherOverflowNorWrap) {
   EXPECT_EQ(below.status().code(), StatusCode::kInvalidArgument);
 }
 
-TEST(BucketAggregatorTest, TooManyBucketsIsAnInvalidArgument) {
+TEST(BucketAggregatorTest, BadArgumentsAreInvalidArguments) {
   const Status s = BucketAggregator::Create({0, 1'000'001, 1, 0, {Fn::kCount}}).status();
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("too many buckets: 1000001 > max 1000000"), std::string::npos);
   EXPECT_TRUE(BucketAggregator::Create({0, 1'000'000, 1, 0, {Fn::kCount}}).ok());
-}
-
-TEST(BucketAggregatorTest, BadArgumentsAreInvalidArguments) {
   EXPECT_FALSE(BucketAggregator::Create({0, 10, -1, 0, {Fn::kCount}}).ok());
   EXPECT_FALSE(BucketAggregator::Create({0, 10, 1, 0, {}}).ok());
   BucketAggregator agg = Make({0, 10, 0, 0, {Fn::kPercentile}});
@@ -397,7 +447,8 @@ TEST(BucketAggregatorTest, SmallBucketsFollowInfluxRules) {
   const std::vector<AggregateValue> p0 = agg.Evaluate(Fn::kPercentile, 0).value();
   EXPECT_FALSE(p0[0].has_value);  // rank floor(0.5) - 1 = -1
   const std::vector<AggregateValue> p60 = agg.Evaluate(Fn::kPercentile, 60).value();
-  EXPECT_EQ(p60[0], (AggregateValue{true, 2, 3}));  // rank floor(2.9) - 1 = 1: 2nd smallest, at ts 3
+  // rank floor(2.9) - 1 = 1: the 2nd smallest, at ts 3
+  EXPECT_EQ(p60[0], (AggregateValue{true, 2, 3}));
 }
 
 TEST(BucketAggregatorTest, StddevStaysAccurateNearOneBillion) {
@@ -414,18 +465,22 @@ TEST(BucketAggregatorTest, StddevStaysAccurateNearOneBillion) {
     naive_sum += s.values.back();
     naive_squares += s.values.back() * s.values.back();
   }
+  const long double mean = exact_sum / kN;
   long double squares = 0;
-  for (double x : s.values) squares += (x - 1e9L - exact_sum / kN) * (x - 1e9L - exact_sum / kN);
+  for (double x : s.values) squares += (x - 1e9L - mean) * (x - 1e9L - mean);
   const double want = static_cast<double>(std::sqrt(squares / (kN - 1)));  // about 2.9e-4
   const double naive = std::sqrt(std::abs(naive_squares - naive_sum * naive_sum / kN) / (kN - 1));
-  BucketAggregator agg = Make({0, static_cast<Timestamp>(kN), 0, 0, {Fn::kStddev}});
-  std::mt19937_64 chunking(1);
-  FeedChunks(agg, s, chunking);
-  // The inputs are 2,400 ulps apart at best, so a few ulps of error in the running
-  // mean cost ~1e-6 of relative accuracy (2.4e-6 measured); that is the floor for any
-  // double-precision method, Welford's included.
-  EXPECT_NEAR(agg.Evaluate(Fn::kStddev).value()[0].value, want, 1e-5 * want);
   EXPECT_GT(std::abs(naive - want), want) << "the data should defeat a sum of squares";
+  // One point per merge, short runs, whole chunks, one run. The values are only
+  // ~2,400 ulps apart, so even the mean is hard: on this data Welford's per-point
+  // update is off by 2e-4 and a two-pass over a plain sum by 90%; we measure <= 1.6e-6.
+  for (const std::size_t run : {std::size_t{1}, std::size_t{7}, std::size_t{1024}, kN}) {
+    BucketAggregator agg = Make({0, static_cast<Timestamp>(kN), 0, 0, {Fn::kStddev}});
+    for (std::size_t i = 0; i < kN; i += run) {
+      agg.AddPoints(&s.ts[i], &s.values[i], std::min(run, kN - i));
+    }
+    EXPECT_NEAR(agg.Evaluate(Fn::kStddev).value()[0].value, want, 1e-5 * want) << "run " << run;
+  }
 }
 
 TEST(BucketAggregatorTest, NonFiniteInputIsNeverSilentlyDropped) {
@@ -457,16 +512,11 @@ TEST(ScanRangeTest, EmitsExactlyThePointsInRangeInOrder) {
   EXPECT_EQ(out, "0=2 4=3 5=1 9=2 ");
 }
 
-// Feeds series by fixed 1024-point chunks; safe to call concurrently.
+// Feeds series i in chunks drawn from seed i: deterministic, safe to call concurrently.
 SeriesFeeder FeederOf(const std::vector<Series>& all) {
   return [&all](std::size_t i, BucketAggregator& into) {
-    const Series& s = all[i];
-    for (std::size_t k = 0; k < s.ts.size(); k += 1024) {
-      const std::size_t n = std::min<std::size_t>(1024, s.ts.size() - k);
-      if (!into.TryAddSummary(SummarizePoints(&s.ts[k], &s.values[k], n))) {
-        into.AddPoints(&s.ts[k], &s.values[k], n);
-      }
-    }
+    std::mt19937_64 rng(i);
+    FeedChunks(into, all[i], rng);
     return Status::Ok();
   };
 }
@@ -531,8 +581,8 @@ TEST(BucketAggregatorTest, DISABLED_Throughput) {
   }
   const Timestamp end = static_cast<Timestamp>(kN) * 10 * kSecond;
   for (const Timestamp interval : {Timestamp{0}, 60 * kSecond}) {
-    for (const AggregateFnSet fns : {AggregateFnSet{Fn::kMean, Fn::kMax, Fn::kCount},
-                                     AllFunctions(false), AllFunctions(true)}) {
+    for (const AggregateFnSet fns :
+         {AggregateFnSet{Fn::kMean, Fn::kMax, Fn::kCount}, AllFunctions(true)}) {
       AggregateSpec spec = {0, end, interval, 0, fns};
       spec.max_buckets = 2'000'000;
       BucketAggregator agg = Make(spec);
@@ -540,15 +590,13 @@ TEST(BucketAggregatorTest, DISABLED_Throughput) {
       const std::clock_t cpu0 = std::clock();
       const auto wall0 = std::chrono::steady_clock::now();
       agg.AddPoints(s.ts.data(), s.values.data(), kN);
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+      const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - wall0;
       const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
       const double points = static_cast<double>(kN);
-      std::printf("interval %2llds, %-26s cpu %5.0f Mpoints/s %5.2f GB/s, wall %5.0f Mpoints/s\n",
+      std::printf("interval %2llds, %-17s cpu %5.0f Mpoints/s %5.2f GB/s, wall %5.0f Mpoints/s\n",
                   static_cast<long long>(interval / kSecond),
-                  fns == AllFunctions(true)    ? "all:"
-                  : fns == AllFunctions(false) ? "all but median/percentile:"
-                                               : "mean, max, count:",
-                  points / cpu / 1e6, points * 16 / cpu / 1e9, points / wall / 1e6);
+                  fns == AllFunctions(true) ? "all functions:" : "mean, max, count:",
+                  points / cpu / 1e6, points * 16 / cpu / 1e9, points / wall.count() / 1e6);
       const std::vector<AggregateValue> counts = agg.Evaluate(Fn::kCount).value();
       double counted = 0;
       for (const AggregateValue& v : counts) counted += v.value;

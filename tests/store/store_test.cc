@@ -78,6 +78,8 @@ void Fill(Store& store) {
   std::vector<Point> points;
   for (Timestamp t = 0; t < 3000; ++t) points.push_back({a, t * kSecond, static_cast<double>(t % 97)});
   for (Timestamp t = 2999; t >= 0; t -= 7) points.push_back({b, t * kSecond, -static_cast<double>(t)});
+  const SeriesId d = MustIntern(store, "plant", "boiler", "b1", "ratio");  // not short decimals
+  for (Timestamp t = 0; t < 2000; ++t) points.push_back({d, t * kSecond, 1.0 / static_cast<double>(t + 3)});
   points.push_back({c, 5, 1});
   points.push_back({c, -5, 0});  // before 1970
   EXPECT_EQ(store.Append(points).appended, points.size());
@@ -120,9 +122,13 @@ TEST(StoreTest, RetentionFollowsEventTimeNotTheWallClock) {
   EXPECT_EQ(stats.points_expired, 1 + (2 * 3600 + 1) - left.size());
 }
 
-TEST(StoreTest, SnapshotRoundTrip) {
+class StoreSnapshotTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(StoreSnapshotTest, RoundTrip) {
   TempDir dir;
-  Store original;
+  StoreOptions options;
+  options.windows.compress_sealed_chunks = GetParam();
+  Store original(options);
   Fill(original);
   const SnapshotOffsets offsets = {{"plant-raw/0", 42}, {"plant-raw/1", 7}};
   ASSERT_TRUE(original.Snapshot(dir.File("snap"), offsets).ok());
@@ -136,9 +142,11 @@ TEST(StoreTest, SnapshotRoundTrip) {
   EXPECT_EQ(restored.windows().point_count(), original.windows().point_count());
   // The restored store keeps working: a new series does not collide with restored ids.
   const SeriesId fresh = MustIntern(restored, "plant", "boiler", "b3", "temp");
-  EXPECT_EQ(restored.index().series_count(), 4u);
+  EXPECT_EQ(restored.index().series_count(), 5u);
   EXPECT_TRUE(restored.windows().HasSeries(fresh));
 }
+
+INSTANTIATE_TEST_SUITE_P(CompressedAndRaw, StoreSnapshotTest, ::testing::Bool());
 
 TEST(StoreTest, DamagedSnapshotsAreRejectedAndLoadNothing) {
   TempDir dir;

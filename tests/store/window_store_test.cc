@@ -209,7 +209,9 @@ TEST(WindowStoreTest, MatchesAReferenceOnRandomWrites) {
 #endif
   for (std::uint32_t seed = 1; seed <= kSeeds; ++seed) {
     std::mt19937_64 rng(seed);
-    WindowStore store;
+    WindowStoreOptions options;  // compressed and raw chunks, alternately
+    options.compress_sealed_chunks = seed % 2 == 0;
+    WindowStore store(options);
     std::map<SeriesId, std::map<Timestamp, double>> expected;
     for (SeriesId s = 0; s < 3; ++s) store.CreateSeries(s, 0);
     for (int round = 0; round < 20; ++round) {
