@@ -106,12 +106,13 @@ RecordWriter::RecordWriter(FieldRings& rings)
   assert(writer_bits_ >> kCounterBits < (std::uint64_t{1} << (64 - kCounterBits)));
 }
 
-void RecordWriter::BeginRecord(std::int64_t ts, std::uint32_t value_count) {
+void RecordWriter::BeginRecord(std::int64_t ts, std::uint32_t value_count, std::uint32_t ticket) {
   assert(value_count >= 1);
   assert(next_counter_ < (std::uint64_t{1} << kCounterBits));
   current_.record_seq = writer_bits_ | next_counter_++;
   current_.ts = ts;
   current_.record_fields = value_count;
+  current_.ticket = ticket;
 }
 
 bool RecordWriter::Push(FieldId field, SeriesId series, double value) {

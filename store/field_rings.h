@@ -39,19 +39,22 @@
 
 namespace tidewatch::store {
 
-// One value on its way to the store. 32 bytes, trivially copyable.
+// One value on its way to the store. 40 bytes, trivially copyable.
 struct FieldEntry {
   std::uint64_t record_seq = 0;    // the record it came from; unique across writers
   std::int64_t ts = 0;             // event time, ns since the epoch
   double value = 0;                // floats, integers and booleans as double
   SeriesId series = 0;             // the series this value belongs to
   std::uint32_t record_fields = 0; // how many values its record has, across all rings
+  // Opaque to the store: the source's completion ticket for the message the value came
+  // from (ingest/ticket_table.h); 0 when the source does not track completion.
+  std::uint32_t ticket = 0;
 };
 
 struct FieldRingOptions {
-  // Entries the ring holds; a power of two. Memory is capacity * 32 bytes, allocated
+  // Entries the ring holds; a power of two. Memory is capacity * 40 bytes, allocated
   // when the field is first seen. Larger absorbs longer stalls of the workers before
-  // sources are paused; smaller bounds memory. Default 8192 (256 KiB per field).
+  // sources are paused; smaller bounds memory. Default 8192 (320 KiB per field).
   std::size_t capacity = 8192;
   // kReject (default): a full ring makes the source back off (Kafka: pause the
   // partition; HTTP: 503). kDropOldest: for fields configured lossy; drops are counted.
@@ -68,7 +71,7 @@ struct FieldRingsOptions {
   FieldRingOptions defaults;               // for every field without an override
   std::vector<FieldRingOverride> overrides;
   // Upper bound on distinct (measurement, field) rings. Bounds memory at
-  // max_fields * capacity * 32 bytes. Default 1024.
+  // max_fields * capacity * 40 bytes. Default 1024.
   std::size_t max_fields = 1024;
 };
 
@@ -145,9 +148,10 @@ class RecordWriter {
  public:
   explicit RecordWriter(FieldRings& rings);
 
-  // Starts a record of `value_count` values, all with event time `ts`.
+  // Starts a record of `value_count` values, all with event time `ts`, carrying
+  // `ticket` (see FieldEntry::ticket).
   // REQUIRES: value_count >= 1, and exactly that many successful Push() calls follow.
-  void BeginRecord(std::int64_t ts, std::uint32_t value_count);
+  void BeginRecord(std::int64_t ts, std::uint32_t value_count, std::uint32_t ticket = 0);
 
   // Pushes one value of the current record into `field`'s ring. Returns false when the
   // ring refused it (kReject and full): nothing was written; back off and call again

@@ -119,6 +119,15 @@ std::uint64_t Store::Delete(std::span<const SeriesId> series, Timestamp start, T
   return removed;
 }
 
+std::uint64_t Store::Delete(std::string_view db, std::string_view measurement,
+                            std::span<const TagView> tags, Timestamp start, Timestamp end) {
+  PostingList series = index_.SeriesOf(db, measurement);
+  for (const TagView& tag : tags) {
+    series = Intersect(series, index_.SeriesWithTag(db, measurement, tag.key, tag.value));
+  }
+  return Delete(series, start, end);
+}
+
 MaintenanceStats Store::RunMaintenance() {
   MaintenanceStats stats;
   std::vector<SeriesId> idle;

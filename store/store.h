@@ -68,6 +68,10 @@ class Store {
 
   // Removes the points of `series` in [start, end); returns how many.
   std::uint64_t Delete(std::span<const SeriesId> series, Timestamp start, Timestamp end);
+  // Removes the points in [start, end) of every series of `measurement` in `db` that
+  // carries all of `tags` (none: every series of the measurement); returns how many.
+  std::uint64_t Delete(std::string_view db, std::string_view measurement,
+                       std::span<const TagView> tags, Timestamp start, Timestamp end);
 
   // Applies retention to every database, evicts idle series, then the memory budget.
   MaintenanceStats RunMaintenance();

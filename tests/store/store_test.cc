@@ -93,6 +93,25 @@ TEST(StoreTest, InternCreatesAWindowOnce) {
   EXPECT_EQ(store.windows().series_count(), 1u);
 }
 
+TEST(StoreTest, DeleteByTagFilterAndTimeRange) {
+  Store store;
+  const SeriesId a = MustIntern(store, "db", "m", "a", "f");
+  const SeriesId b = MustIntern(store, "db", "m", "b", "f");
+  const SeriesId other = MustIntern(store, "db", "n", "a", "f");
+  std::vector<Point> points;
+  for (Timestamp t = 0; t < 10; ++t) {
+    for (SeriesId s : {a, b, other}) points.push_back({s, t, 1});
+  }
+  store.Append(points);
+  const TagView host_a[] = {{"host", "a"}};
+  EXPECT_EQ(store.Delete("db", "m", host_a, 2, 5), 3u);
+  EXPECT_EQ(ReadAll(store, a).size(), 7u);
+  EXPECT_EQ(ReadAll(store, b).size(), 10u);      // other tag value
+  EXPECT_EQ(ReadAll(store, other).size(), 10u);  // other measurement
+  EXPECT_EQ(store.Delete("db", "m", {}, 0, 100), 17u);  // no filter: the whole measurement
+  EXPECT_EQ(store.Delete("nodb", "m", {}, 0, 100), 0u);
+}
+
 TEST(StoreTest, RetentionFollowsEventTimeNotTheWallClock) {
   StoreOptions options;
   options.default_retention_ns = 3600 * kSecond;

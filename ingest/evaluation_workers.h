@@ -1,0 +1,73 @@
+// EvaluationWorkers: the threads between the field rings and the store.
+//
+// Each worker pops batches from every field ring, appends them to the store, hands
+// the stored batch to the after-store hook (the rules engine, once it exists), and
+// only then completes the batch's tickets — so a source's offset moves past a message
+// only once all its points are stored and have been seen by the rules.
+//
+// Thread safety: construction starts the threads; Stop() (or the destructor) drains
+// the rings and joins them. stats() may be called from any thread.
+#ifndef TIDEWATCH_INGEST_EVALUATION_WORKERS_H_
+#define TIDEWATCH_INGEST_EVALUATION_WORKERS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "ingest/ticket_table.h"
+#include "store/field_rings.h"
+#include "store/store.h"
+
+namespace tidewatch::ingest {
+
+struct EvaluationWorkerStats {
+  std::uint64_t points_stored = 0;
+  std::uint64_t points_refused = 0;  // non-finite or unknown series (see AppendStats)
+  std::uint64_t batches = 0;
+};
+
+class EvaluationWorkers {
+ public:
+  // Called once per stored batch, on the worker's thread, before the batch's tickets
+  // complete. Must be thread-safe (several workers call it concurrently).
+  using AfterStore = std::function<void(std::span<const store::Point>)>;
+
+  // `tables[i]` is the ticket table with index i (nullptr where none); ticket 0 means
+  // "not tracked". REQUIRES: rings, store and every table outlive the workers.
+  EvaluationWorkers(store::FieldRings& rings, store::Store& store,
+                    std::vector<TicketTable*> tables, int threads, AfterStore after_store = {});
+  ~EvaluationWorkers();
+  EvaluationWorkers(const EvaluationWorkers&) = delete;
+  EvaluationWorkers& operator=(const EvaluationWorkers&) = delete;
+
+  // Lets the workers empty the rings, then joins them. Idempotent. REQUIRES: nothing
+  // pushes into the rings any more (sources are stopped).
+  void Stop();
+
+  EvaluationWorkerStats stats() const;
+
+ private:
+  void Run(int worker);
+  // Pops from every ring once; returns the number of entries processed.
+  std::size_t DrainOnce(int worker, std::vector<store::FieldEntry>& entries,
+                        std::vector<store::Point>& points);
+  void CompleteTickets(std::span<const store::FieldEntry> entries);
+
+  store::FieldRings& rings_;
+  store::Store& store_;
+  const std::vector<TicketTable*> tables_;
+  const AfterStore after_store_;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> stored_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> batches_{0};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tidewatch::ingest
+
+#endif  // TIDEWATCH_INGEST_EVALUATION_WORKERS_H_
