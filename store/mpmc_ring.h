@@ -98,11 +98,13 @@ class MpmcRing {
   // Removes the oldest value into `out`. Returns false when the ring is empty.
   bool TryPop(T& out) { return TryPopN(&out, 1) == 1; }
 
-  // Appends items[0, k) with a single claim and returns k. Under kReject, k is the
-  // number that fit (0 <= k <= n) and the n - k that did not are counted as rejected;
-  // the caller keeps them. Under kDropOldest, k == n: the oldest values are dropped to
-  // make room (if n > capacity, the first n - capacity items are dropped as well).
-  // Values of one call stay contiguous and in order.
+  // Appends items[0, k) and returns k. Under kReject, k is the number that fit
+  // (0 <= k <= n), written with a single claim, so they are contiguous in the ring;
+  // the n - k that did not fit are counted as rejected and the caller keeps them.
+  // Under kDropOldest, k == n: the oldest values are dropped to make room (if
+  // n > capacity, the first n - capacity items are dropped as well). A call that finds
+  // the ring full then writes in several claims with drops between them, so other
+  // producers' values may come between its parts; its own values keep their order.
   std::size_t TryPushN(const T* items, std::size_t n) {
     std::size_t done = 0;
     while (done < n) {

@@ -9,22 +9,7 @@
 #include <new>
 #include <string>
 #include <vector>
-
-// Counts this thread's calls of the global operator new, to show that a warm decoder does
-// not allocate. Forwards to malloc, so it changes nothing else.
-namespace {
-thread_local std::size_t t_allocations = 0;
-}  // namespace
-
-// Not inlined, or GCC sees malloc() paired with operator delete and warns
-// (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "tests/util/allocation_counter.h"
 
 namespace tidewatch::ingest {
 namespace {
@@ -400,9 +385,9 @@ TEST(LineProtocolDecoderTest, WarmDecoderDoesNotAllocate) {
   auto count = [&fields](const DecodedLine& line) { fields += line.fields.size(); };
   EXPECT_EQ(decoder.Decode(payload, 0, count, errors).good_lines, 200u);
   const std::size_t warm_bytes = decoder.scratch_bytes();
-  const std::size_t before = t_allocations;
+  const std::size_t before = test_util::ThreadAllocations();
   EXPECT_EQ(decoder.Decode(payload, 0, count, errors).good_lines, 200u);
-  EXPECT_EQ(t_allocations - before, 0u);
+  EXPECT_EQ(test_util::ThreadAllocations() - before, 0u);
   EXPECT_EQ(decoder.scratch_bytes(), warm_bytes);
   EXPECT_EQ(fields, 2000u);
   EXPECT_TRUE(errors.empty());

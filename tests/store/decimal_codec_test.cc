@@ -29,6 +29,7 @@
 #include "store/internal/bit_stream.h"
 #include "store/internal/gorilla.h"
 #include "store/status.h"
+#include "tests/store/codec_test_util.h"
 
 namespace tidewatch::store::internal {
 namespace {
@@ -45,11 +46,6 @@ constexpr std::uint64_t kSeeds = 100;
 constexpr std::uint64_t kSeeds = 1000;
 #endif
 
-struct Series {
-  std::vector<std::int64_t> ts;
-  std::vector<double> values;
-};
-
 std::optional<int> Digits(const std::vector<double>& values) {
   return DecimalDigits(values.data(), values.size());
 }
@@ -63,30 +59,11 @@ std::string Encode(const Series& s) {
 }
 
 StatusOr<Series> Decode(std::string_view block, std::size_t capacity) {
-  Series out{std::vector<std::int64_t>(capacity), std::vector<double>(capacity)};
-  const StatusOr<std::size_t> k = DecimalDecode(block, out.ts.data(), out.values.data(), capacity);
-  if (!k.ok()) return k.status();
-  out.ts.resize(*k);
-  out.values.resize(*k);
-  return out;
+  return DecodeWith(DecimalDecode, block, capacity);
 }
 
 // "" when `s` survives encode + decode bit for bit, else the first difference.
-std::string RoundTripMismatch(const Series& s) {
-  const StatusOr<Series> got = Decode(Encode(s), s.ts.size());
-  if (!got.ok()) return got.status().ToString();
-  if (got->ts.size() != s.ts.size()) return "decoded " + std::to_string(got->ts.size()) + " points";
-  for (std::size_t i = 0; i < s.ts.size(); ++i) {
-    const auto want = std::bit_cast<std::uint64_t>(s.values[i]);
-    const auto have = std::bit_cast<std::uint64_t>(got->values[i]);
-    if (got->ts[i] != s.ts[i] || have != want) {
-      return "point " + std::to_string(i) + ": ts " + std::to_string(got->ts[i]) + " want " +
-             std::to_string(s.ts[i]) + ", bits " + std::to_string(have) + " want " +
-             std::to_string(want);
-    }
-  }
-  return "";
-}
+std::string RoundTripMismatch(const Series& s) { return RoundTripMismatchWith(DecimalDecode, Encode(s), s); }
 
 // Points 10 s apart carrying `values`.
 Series Regular(std::vector<double> values) {

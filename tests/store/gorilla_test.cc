@@ -25,6 +25,7 @@
 
 #include "store/internal/bit_stream.h"
 #include "store/status.h"
+#include "tests/store/codec_test_util.h"
 
 namespace tidewatch::store::internal {
 namespace {
@@ -39,11 +40,6 @@ constexpr std::uint64_t kSeeds = 100;
 constexpr std::uint64_t kSeeds = 1000;
 #endif
 
-struct Series {
-  std::vector<std::int64_t> ts;
-  std::vector<double> values;
-};
-
 std::string Encode(const Series& s) {
   std::string block;
   GorillaEncode(s.ts.data(), s.values.data(), s.ts.size(), block);
@@ -51,30 +47,11 @@ std::string Encode(const Series& s) {
 }
 
 StatusOr<Series> Decode(std::string_view block, std::size_t capacity) {
-  Series out{std::vector<std::int64_t>(capacity), std::vector<double>(capacity)};
-  const StatusOr<std::size_t> k = GorillaDecode(block, out.ts.data(), out.values.data(), capacity);
-  if (!k.ok()) return k.status();
-  out.ts.resize(*k);
-  out.values.resize(*k);
-  return out;
+  return DecodeWith(GorillaDecode, block, capacity);
 }
 
 // "" when `s` survives encode + decode bit for bit, else the first difference.
-std::string RoundTripMismatch(const Series& s) {
-  const StatusOr<Series> got = Decode(Encode(s), s.ts.size());
-  if (!got.ok()) return got.status().ToString();
-  if (got->ts.size() != s.ts.size()) return "decoded " + std::to_string(got->ts.size()) + " points";
-  for (std::size_t i = 0; i < s.ts.size(); ++i) {
-    const auto want = std::bit_cast<std::uint64_t>(s.values[i]);
-    const auto have = std::bit_cast<std::uint64_t>(got->values[i]);
-    if (got->ts[i] != s.ts[i] || have != want) {
-      return "point " + std::to_string(i) + ": ts " + std::to_string(got->ts[i]) + " want " +
-             std::to_string(s.ts[i]) + ", bits " + std::to_string(have) + " want " +
-             std::to_string(want);
-    }
-  }
-  return "";
-}
+std::string RoundTripMismatch(const Series& s) { return RoundTripMismatchWith(GorillaDecode, Encode(s), s); }
 
 // Points at start, start + interval, ... carrying `values`.
 Series Regular(std::vector<double> values, std::int64_t start = 0,

@@ -12,22 +12,7 @@
 #include <vector>
 
 #include "store/internal/series_key.h"
-
-// Counts this thread's calls of the global operator new, to show that lookups of
-// existing series do not allocate. Forwards to malloc, so it changes nothing else.
-namespace {
-thread_local std::size_t t_allocations = 0;
-}  // namespace
-
-// Not inlined, or GCC sees malloc() paired with operator delete, or `new` with free(),
-// and warns (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "tests/util/allocation_counter.h"
 
 namespace tidewatch::store {
 namespace {
@@ -440,14 +425,15 @@ TEST(SeriesIndexTest, LookupsOfExistingSeriesDoNotAllocate) {
   const Key key("telegraf", "cpu,host=server01,region=us-west usage_idle");
   const SeriesKeyView view = key.view();
   const SeriesId id = *index.Intern(view, FieldType::kFloat);
-  const std::size_t before = t_allocations;
+  const std::size_t before = test_util::ThreadAllocations();
   const StatusOr<SeriesId> found = index.Find(view);
   const StatusOr<SeriesId> interned = index.Intern(view, FieldType::kFloat);
-  EXPECT_EQ(t_allocations, before);
+  EXPECT_EQ(test_util::ThreadAllocations(), before);
   EXPECT_EQ(*found, id);
   EXPECT_EQ(*interned, id);
   ASSERT_FALSE(index.Find(Key("telegraf", "cpu usage").view()).ok());
-  EXPECT_GT(t_allocations, before);  // the counter does see allocations (the error message)
+  // The counter does see allocations (the error message).
+  EXPECT_GT(test_util::ThreadAllocations(), before);
 }
 
 }  // namespace
