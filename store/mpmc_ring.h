@@ -35,9 +35,9 @@
 // Progress. TryPush/TryPop never wait for another thread: a slot still held by a
 // thread that claimed it but has not finished copying makes them report full/empty,
 // exactly as Vyukov's queue does. The one exception is kDropOldest: a producer that
-// finds the ring full drops the oldest value and retries; if the slot it needs is only
-// in transit (its consumer claimed it but has not yet released it) it yields and
-// retries rather than drop a second value.
+// finds too little room evicts just enough of the oldest values, in one claim, and
+// retries; if the room is only in transit (claimed by a consumer still copying out)
+// it yields and retries rather than drop anything.
 #ifndef TIDEWATCH_STORE_MPMC_RING_H_
 #define TIDEWATCH_STORE_MPMC_RING_H_
 
@@ -98,26 +98,26 @@ class MpmcRing {
   // Removes the oldest value into `out`. Returns false when the ring is empty.
   bool TryPop(T& out) { return TryPopN(&out, 1) == 1; }
 
-  // Appends items[0, k) and returns k. Under kReject, k is the number that fit
-  // (0 <= k <= n), written with a single claim, so they are contiguous in the ring;
-  // the n - k that did not fit are counted as rejected and the caller keeps them.
-  // Under kDropOldest, k == n: the oldest values are dropped to make room (if
-  // n > capacity, the first n - capacity items are dropped as well). A call that finds
-  // the ring full then writes in several claims with drops between them, so other
-  // producers' values may come between its parts; its own values keep their order.
+  // Appends items[0, k) with a single claim, so they are contiguous in the ring and in
+  // order, and returns k. Under kReject, k is the number that fit (0 <= k <= n); the
+  // n - k that did not fit are counted as rejected and the caller keeps them. Under
+  // kDropOldest, k == n: just enough of the oldest values are dropped (in one claim)
+  // to make room; if n > capacity, the call's own first n - capacity items are dropped
+  // without entering the ring. Every dropped value is counted.
   std::size_t TryPushN(const T* items, std::size_t n) {
-    std::size_t done = 0;
-    while (done < n) {
-      const std::size_t k = ClaimAndWrite(items + done, n - done);
-      done += k;
-      if (done == n) break;
-      if (policy_ == OverflowPolicy::kReject) {
-        rejected_.fetch_add(n - done, std::memory_order_relaxed);
-        break;
-      }
-      if (k == 0) MakeRoomByDroppingOldest();
+    if (policy_ == OverflowPolicy::kReject) {
+      const std::size_t k = ClaimAndWrite(items, n, /*all_or_nothing=*/false);
+      if (k < n) rejected_.fetch_add(n - k, std::memory_order_relaxed);
+      return k;
     }
-    return done;
+    const std::size_t total = n;
+    if (n > capacity()) {  // only the newest `capacity` items can survive
+      skipped_.fetch_add(n - capacity(), std::memory_order_relaxed);
+      items += n - capacity();
+      n = capacity();
+    }
+    while (n > 0 && ClaimAndWrite(items, n, /*all_or_nothing=*/true) == 0) DropOldestToFit(n);
+    return total;
   }
 
   // Removes up to `max` oldest values into out[0, k) with a single claim and returns k
@@ -153,21 +153,25 @@ class MpmcRing {
   // Number of values in the ring, possibly stale by the time it returns; always in
   // [0, capacity()].
   std::size_t SizeApprox() const {
-    // Tail first: both only grow, so tail <= head holds for the values we read.
+    // Relaxed loads of two cursors may see a head older than the tail (possible on
+    // weakly ordered CPUs): that is an empty ring, not a wrapped-around huge one.
     const std::uint64_t tail = dequeue_pos_.load(std::memory_order_relaxed);
     const std::uint64_t head = enqueue_pos_.load(std::memory_order_relaxed);
+    if (head <= tail) return 0;
     const std::uint64_t size = head - tail;
     return size > capacity() ? capacity() : static_cast<std::size_t>(size);
   }
 
   RingCounters counters() const {
     RingCounters c;
-    c.dropped = dropped_.load(std::memory_order_relaxed);
+    const std::uint64_t evicted = evicted_.load(std::memory_order_relaxed);
+    const std::uint64_t skipped = skipped_.load(std::memory_order_relaxed);
+    c.dropped = evicted + skipped;
     c.rejected = rejected_.load(std::memory_order_relaxed);
-    c.pushed = enqueue_pos_.load(std::memory_order_relaxed);
-    // Dropping claims dequeue positions too; those values were not handed out.
+    c.pushed = enqueue_pos_.load(std::memory_order_relaxed) + skipped;
+    // Evicting claims dequeue positions too; those values were not handed out.
     const std::uint64_t dequeued = dequeue_pos_.load(std::memory_order_relaxed);
-    c.popped = dequeued >= c.dropped ? dequeued - c.dropped : 0;
+    c.popped = dequeued >= evicted ? dequeued - evicted : 0;
     return c;
   }
 
@@ -201,11 +205,13 @@ class MpmcRing {
   }
 
   // Claims up to n free positions with one CAS and writes items into them. Returns
-  // how many were written (0 when the ring is full).
-  std::size_t ClaimAndWrite(const T* items, std::size_t n) {
+  // how many were written: 0 when the ring is full, or, with all_or_nothing, when
+  // fewer than n positions are free.
+  std::size_t ClaimAndWrite(const T* items, std::size_t n, bool all_or_nothing) {
     std::uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     for (;;) {
-      const std::size_t k = CountReady(pos, n, /*want_full=*/false);
+      std::size_t k = CountReady(pos, n, /*want_full=*/false);
+      if (all_or_nothing && k < n) k = 0;
       if (k == 0) {
         const std::uint64_t now = enqueue_pos_.load(std::memory_order_relaxed);
         if (now == pos) return 0;
@@ -224,21 +230,31 @@ class MpmcRing {
     }
   }
 
-  // kDropOldest: the ring looked full to a producer. Discard the oldest value if the
-  // ring is really full; if a consumer has already claimed it and is only still
-  // copying, yield instead of dropping a second value.
-  void MakeRoomByDroppingOldest() {
-    // Tail first: both only grow, so tail <= head holds for the values we read.
-    const std::uint64_t tail = dequeue_pos_.load(std::memory_order_relaxed);
+  // kDropOldest: a producer needs `n` free positions and found fewer. Evicts the
+  // oldest values that stand in the way, in one claim, but only while the ring really
+  // is that full: the CAS on dequeue_pos_ is from exactly the tail the occupancy was
+  // computed with, so if a consumer popped meanwhile it fails and nothing is dropped.
+  // If the positions are merely in transit (claimed by a consumer still copying, or by
+  // a producer still writing), it yields instead of dropping.
+  void DropOldestToFit(std::size_t n) {
+    std::uint64_t tail = dequeue_pos_.load(std::memory_order_relaxed);
     const std::uint64_t head = enqueue_pos_.load(std::memory_order_relaxed);
-    T discarded;
-    if (head - tail >= capacity() && TryPopN(&discarded, 1) == 1) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t occupied = head > tail ? head - tail : 0;
+    if (occupied + n <= capacity()) {
+      std::this_thread::yield();
       return;
     }
-    // Not full after all, or the oldest slot is still being written or read by the
-    // thread that claimed it: let that thread finish.
-    std::this_thread::yield();
+    const std::size_t excess = static_cast<std::size_t>(occupied + n - capacity());
+    if (CountReady(tail, excess, /*want_full=*/true) < excess ||
+        !dequeue_pos_.compare_exchange_strong(tail, tail + excess, std::memory_order_relaxed)) {
+      std::this_thread::yield();
+      return;
+    }
+    for (std::size_t i = 0; i < excess; ++i) {
+      // Release: as in TryPopN, the slot is free for the next lap's producer.
+      slots_[(tail + i) & mask_].seq.store(tail + i + mask_ + 1, std::memory_order_release);
+    }
+    evicted_.fetch_add(excess, std::memory_order_relaxed);
   }
 
   // Constant after construction.
@@ -251,7 +267,8 @@ class MpmcRing {
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> enqueue_pos_{0};
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> dequeue_pos_{0};
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> rejected_{0};
-  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> evicted_{0};  // kDropOldest: values dropped from the ring
+  std::atomic<std::uint64_t> skipped_{0};  // kDropOldest: items of over-long calls never written
 };
 
 }  // namespace tidewatch::store
