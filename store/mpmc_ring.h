@@ -65,7 +65,8 @@ enum class OverflowPolicy {
 struct RingCounters {
   std::uint64_t pushed = 0;    // values accepted by the ring
   std::uint64_t popped = 0;    // values handed to consumers
-  std::uint64_t rejected = 0;  // values refused because the ring was full (kReject)
+  std::uint64_t rejected = 0;  // pushes refused because the ring was full (kReject), per
+                               // value and attempt: a value retried k times counts k
   std::uint64_t dropped = 0;   // values discarded by kDropOldest
 };
 
@@ -105,6 +106,7 @@ class MpmcRing {
   // to make room; if n > capacity, the call's own first n - capacity items are dropped
   // without entering the ring. Every dropped value is counted.
   std::size_t TryPushN(const T* items, std::size_t n) {
+    if (n == 0) return 0;
     if (policy_ == OverflowPolicy::kReject) {
       const std::size_t k = ClaimAndWrite(items, n, /*all_or_nothing=*/false);
       if (k < n) rejected_.fetch_add(n - k, std::memory_order_relaxed);
@@ -123,6 +125,7 @@ class MpmcRing {
   // Removes up to `max` oldest values into out[0, k) with a single claim and returns k
   // (0 when empty). The k values are consecutive in ring order.
   std::size_t TryPopN(T* out, std::size_t max) {
+    if (max == 0) return 0;
     std::uint64_t pos = dequeue_pos_.load(std::memory_order_relaxed);
     for (;;) {
       const std::size_t k = CountReady(pos, max, /*want_full=*/true);

@@ -241,12 +241,14 @@ class Waiter {
 
 // Thread placement. Left to itself, Linux sometimes starts a producer and its
 // consumer on the same CPU (wake affinity, or another process busy on the other CPU)
-// and leaves them there for the whole 5-50 ms run; the case then measures two threads
-// taking turns on one core, not a hand-off between cores, and runs of the same case
-// came out 2-4x apart. So each worker is pinned: producer p to CPU p, consumer c to
-// CPU c + 1 (modulo the CPUs this process may use). 1P1C puts the two on different
-// CPUs; 2P2C gives each CPU one producer and one consumer, so the producers still
-// race each other across CPUs. TIDEWATCH_BENCH_PIN=0 turns pinning off.
+// and leaves them there for the whole 5-50 ms run. The case then measures two threads
+// taking turns on one core (the producer fills the ring, yields, the consumer drains
+// it), not a hand-off between cores: unpinned 1P1C_Batch runs of the ring showed
+// ~190 M items/s with both threads on one CPU against 20-140 M/s on two. So each
+// worker is pinned: producer p to CPU p, consumer c to CPU c + 1 (modulo the CPUs this
+// process may use). 1P1C puts the two on different CPUs; 2P2C gives each CPU one
+// producer and one consumer, so the producers still race each other across CPUs.
+// TIDEWATCH_BENCH_PIN=0 turns pinning off.
 
 // The CPUs workers are pinned to, in order; empty when pinning is off.
 const std::vector<std::size_t>& PinCpus() {
@@ -466,7 +468,9 @@ class Transfer {
 // Benchmarks.
 
 // Cost of one push plus one pop (or one batch of each) on a queue no other thread
-// touches: the floor each design pays for its atomics, with all lines in cache.
+// touches: the floor each design pays for its atomics and memory layout, with no line
+// ever owned by another core. (The ring and moodycamel walk through their whole
+// capacity; boost recycles the same two nodes through its free list.)
 template <class Peer>
 void BM_Uncontended(benchmark::State& state, Api api) {
   auto peer = std::make_unique<Peer>();
@@ -478,7 +482,8 @@ void BM_Uncontended(benchmark::State& state, Api api) {
   for (std::size_t i = 0; i < kBatchSize; ++i) in[i] = MakeItem(static_cast<std::int64_t>(i) + 1);
 
   for (auto _ : state) {
-    if (Offer(producer, in.data(), chunk, api) != chunk || Take(consumer, out.data(), api) != chunk) {
+    const bool pushed = Offer(producer, in.data(), chunk, api) == chunk;
+    if (!pushed || Take(consumer, out.data(), api) != chunk) {
       state.SkipWithError("an uncontended push or pop came up short");
       break;
     }
