@@ -13,6 +13,7 @@
 namespace tidewatch::ingest {
 
 using internal::JsonKind;
+using internal::JsonPathTree;
 using internal::SkipJsonWhitespace;
 
 namespace {
@@ -36,38 +37,24 @@ std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\
 std::int64_t AddSaturated(std::int64_t a, std::int64_t b) {
   std::int64_t sum = 0;
   if (!__builtin_add_overflow(a, b, &sum)) return sum;
-  return b < 0 ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int64_t>::max();
+  return b < 0 ? std::numeric_limits<std::int64_t>::min()
+               : std::numeric_limits<std::int64_t>::max();
 }
 
-int UnitExponent(JsonMapping::TimeUnit unit) {
-  switch (unit) {
-    case JsonMapping::TimeUnit::kNanoseconds:
-      return 0;
-    case JsonMapping::TimeUnit::kMicroseconds:
-      return 3;
-    case JsonMapping::TimeUnit::kMilliseconds:
-      return 6;
-    case JsonMapping::TimeUnit::kSeconds:
-    case JsonMapping::TimeUnit::kRfc3339:
-      return 9;
-  }
-  return 0;
-}
+// Per JsonMapping::TimeUnit: the power of ten of nanoseconds in one unit, and what an error
+// message expects.
+struct UnitInfo {
+  int exponent;
+  const char* expected;
+};
+constexpr UnitInfo kUnits[] = {{0, "a number of nanoseconds"},
+                               {3, "a number of microseconds"},
+                               {6, "a number of milliseconds"},
+                               {9, "a number of seconds"},
+                               {9, "an RFC 3339 date-time string"}};
 
-const char* UnitName(JsonMapping::TimeUnit unit) {
-  switch (unit) {
-    case JsonMapping::TimeUnit::kNanoseconds:
-      return "a number of nanoseconds";
-    case JsonMapping::TimeUnit::kMicroseconds:
-      return "a number of microseconds";
-    case JsonMapping::TimeUnit::kMilliseconds:
-      return "a number of milliseconds";
-    case JsonMapping::TimeUnit::kSeconds:
-      return "a number of seconds";
-    case JsonMapping::TimeUnit::kRfc3339:
-      return "an RFC 3339 date-time string";
-  }
-  return "";
+const UnitInfo& InfoOf(JsonMapping::TimeUnit unit) {
+  return kUnits[static_cast<std::size_t>(unit)];
 }
 
 }  // namespace
@@ -108,7 +95,7 @@ StatusOr<JsonDecoder> JsonDecoder::Create(JsonMapping mapping, JsonDecoderOption
   slot_names.insert(slot_names.end(), mapping.field_keys.begin(), mapping.field_keys.end());
 
   const std::size_t first_field_slot = kFirstTagSlot + tags.size();
-  internal::JsonPathTree paths;
+  JsonPathTree paths;
   for (std::uint32_t slot = 0; slot < slot_names.size(); ++slot) {
     const std::string& name = slot_names[slot];
     const char* option = slot == kTimestampSlot      ? "timestamp_key"
@@ -119,14 +106,18 @@ StatusOr<JsonDecoder> JsonDecoder::Create(JsonMapping mapping, JsonDecoderOption
     const Status added = paths.Add(name, slot);
     if (!added.ok()) return invalid(std::string(option) + ": " + added.message());
     if (slot < kFirstTagSlot) continue;  // names of output keys only below
-    if (!internal::IsValidName(name)) return invalid(std::string(option) + ": " + Quoted(name) + " is " + kBadName);
-    if (IsReservedKey(name)) return invalid(std::string(option) + ": " + Quoted(name) + " is reserved");
+    if (!internal::IsValidName(name)) {
+      return invalid(std::string(option) + ": " + Quoted(name) + " is " + kBadName);
+    }
+    if (IsReservedKey(name)) {
+      return invalid(std::string(option) + ": " + Quoted(name) + " is reserved");
+    }
   }
   return JsonDecoder(std::move(mapping), options, std::move(paths), std::move(slot_names));
 }
 
 JsonDecoder::JsonDecoder(JsonMapping mapping, JsonDecoderOptions options,
-                         internal::JsonPathTree paths, std::vector<std::string> slot_names)
+                         JsonPathTree paths, std::vector<std::string> slot_names)
     : mapping_(std::move(mapping)),
       options_(options),
       paths_(std::move(paths)),
@@ -135,7 +126,6 @@ JsonDecoder::JsonDecoder(JsonMapping mapping, JsonDecoderOptions options,
       auto_fields_(mapping_.field_keys.empty()),
       seen_(slot_names_.size()),
       tag_values_(mapping_.tag_keys.size()) {
-  stack_.reserve(options_.max_depth);
   tags_.reserve(mapping_.tag_keys.size());
   fields_.reserve(mapping_.field_keys.size());
 }
@@ -263,7 +253,7 @@ bool JsonDecoder::DecodeObject(std::size_t begin, const Cursor& cursor, std::siz
   auto_key_pos_.clear();
   has_ts_ = has_measurement_ = false;
   end = begin;
-  return WalkObject(internal::JsonPathTree::kRoot, end) && FinishObject(begin, cursor);
+  return WalkObject(JsonPathTree::kRoot, end) && FinishObject(begin, cursor);
 }
 
 // Validity was proven by CheckJson, so the walk needs no syntax checks: after a key comes
@@ -276,17 +266,18 @@ bool JsonDecoder::WalkObject(std::uint32_t node, std::size_t& pos) {
     const std::string_view key = StringText(key_pos, key_scan.end, key_scan.escaped);
     pos = SkipJsonWhitespace(payload_, SkipJsonWhitespace(payload_, key_scan.end) + 1);
     const std::uint32_t child = paths_.Find(node, key);
+    const std::uint32_t slot = child == JsonPathTree::kNone ? child : paths_.slot(child);
     bool ok = true;
-    if (child != internal::JsonPathTree::kNone && paths_.slot(child) == internal::JsonPathTree::kNone) {
+    if (slot != JsonPathTree::kNone) {
+      ok = TakeMember(slot, key_pos, ReadValue(pos));
+    } else if (child != JsonPathTree::kNone) {
       // On the way to deeper keys; anything but an object holds none of them.
       if (payload_[pos] == '{') {
         ok = WalkObject(child, pos);
       } else {
         pos = internal::SkipJsonValue(payload_, pos);
       }
-    } else if (child != internal::JsonPathTree::kNone) {
-      ok = TakeMember(paths_.slot(child), key_pos, ReadValue(pos));
-    } else if (auto_fields_ && node == internal::JsonPathTree::kRoot) {
+    } else if (auto_fields_ && node == JsonPathTree::kRoot) {
       ok = TakeAutoField(key, key_scan.unusual, key_pos, ReadValue(pos));
     } else {
       pos = internal::SkipJsonValue(payload_, pos);
@@ -317,11 +308,11 @@ bool JsonDecoder::TakeTimestamp(const Value& value) {
   auto name = [this] { return "timestamp " + Quoted(mapping_.timestamp_key); };
   if (value.kind != (rfc3339 ? JsonKind::kString : JsonKind::kNumber)) {
     return Fail(value.pos, name() + " is " + internal::JsonKindName(value.kind) + ", expected " +
-                               UnitName(unit));
+                               InfoOf(unit).expected);
   }
-  const char* const error = rfc3339 ? internal::ParseRfc3339(value.text, ts_ns_)
-                                    : internal::ScaleJsonTimestamp(value.text, UnitExponent(unit),
-                                                                   ts_ns_);
+  const char* const error =
+      rfc3339 ? internal::ParseRfc3339(value.text, ts_ns_)
+              : internal::ScaleJsonTimestamp(value.text, InfoOf(unit).exponent, ts_ns_);
   if (error == internal::kTimeOutOfRange) {
     return Fail(value.pos, name() + " out of range: more than 100 years from now");
   }
@@ -409,7 +400,7 @@ bool JsonDecoder::TakeField(std::string_view key, const Value& value) {
   return true;
 }
 
-// Listed keys are caught twice by their slot; auto fields have none.
+// A listed key given twice is caught by its slot (TakeMember); automatic fields have none.
 bool JsonDecoder::CheckDistinctAutoFields() {
   const std::size_t n = fields_.size();
   auto duplicate = [this](std::size_t later) {
@@ -425,8 +416,10 @@ bool JsonDecoder::CheckDistinctAutoFields() {
   }
   key_order_.resize(n);
   std::iota(key_order_.begin(), key_order_.end(), std::uint32_t{0});
-  std::stable_sort(key_order_.begin(), key_order_.end(), [this](std::uint32_t a, std::uint32_t b) {
-    return fields_[a].key < fields_[b].key;
+  // Ties broken by position, so the later of two equal keys is reported; std::sort, unlike
+  // std::stable_sort, needs no temporary buffer.
+  std::sort(key_order_.begin(), key_order_.end(), [this](std::uint32_t a, std::uint32_t b) {
+    return fields_[a].key < fields_[b].key || (fields_[a].key == fields_[b].key && a < b);
   });
   for (std::size_t k = 0; k + 1 < n; ++k) {
     if (fields_[key_order_[k]].key == fields_[key_order_[k + 1]].key) {
@@ -456,7 +449,9 @@ bool JsonDecoder::FinishObject(std::size_t begin, const Cursor& cursor) {
   }
   tags_.clear();
   for (std::size_t i = 0; i < tag_values_.size(); ++i) {
-    if (!tag_values_[i].empty()) tags_.push_back({slot_names_[kFirstTagSlot + i], tag_values_[i]});
+    if (!tag_values_[i].empty()) {
+      tags_.push_back({slot_names_[kFirstTagSlot + i], tag_values_[i]});
+    }
   }
   line_.measurement = has_measurement_ ? measurement_value_ : mapping_.measurement;
   line_.tags = tags_;
@@ -476,8 +471,9 @@ JsonDecoder::Value JsonDecoder::ReadValue(std::size_t& pos) {
     pos = scan.end;
     return value;
   }
-  const std::size_t end = value.kind == JsonKind::kNumber ? internal::ScanJsonNumber(payload_, pos).end
-                                                          : internal::SkipJsonValue(payload_, pos);
+  const std::size_t end = value.kind == JsonKind::kNumber
+                              ? internal::ScanJsonNumber(payload_, pos).end
+                              : internal::SkipJsonValue(payload_, pos);
   // Objects and arrays are only skipped; their text is never looked at.
   if (value.kind != JsonKind::kObject && value.kind != JsonKind::kArray) {
     value.text = payload_.substr(pos, end - pos);

@@ -21,8 +21,8 @@
 // Views, not copies. Names and values are views into the payload, except strings written
 // with escapes, which are unescaped into a scratch arena the decoder owns and reuses (and
 // the field keys and tag keys named by the mapping, which point into the decoder). Once
-// the decoder has seen its largest object and its largest field count, decoding
-// allocates nothing; only a bad object costs an allocation (its LineError).
+// the decoder has seen its largest object, deepest nesting and largest field count,
+// decoding allocates nothing; only a bad object costs an allocation (its LineError).
 //
 // Thread safety: a JsonDecoder is a single-threaded object: use one per consumer thread.
 // Distinct decoders are independent. The free functions are thread-safe.
@@ -123,9 +123,11 @@ class JsonDecoder {
   JsonDecoder(const JsonDecoder&) = delete;
   JsonDecoder& operator=(const JsonDecoder&) = delete;
 
-  // Decodes `payload`: calls on_line(const DecodedLine&) for each object that makes a
-  // point, in payload order, and appends a LineError for each one that does not (up to
-  // options.max_errors of them per call). For a point:
+  // Decodes `payload` (a Kafka message value): calls on_line(const DecodedLine&) for
+  // each object that makes a point, in payload order, and appends a LineError for each
+  // one that does not (up to options.max_errors of them per call). `default_ts_ns` is the
+  // time of every point when mapping.timestamp_key is empty (the Kafka message
+  // timestamp); it is checked against the clock like any timestamp. For a point:
   //   line_number  the object's index in the array + 1 (1 for a lone object);
   //   tags         sorted by key, values non-empty;
   //   fields       in the order written, at least one, keys distinct;
@@ -229,7 +231,7 @@ class JsonDecoder {
   std::unique_ptr<char[]> arena_;
   std::size_t arena_capacity_ = 0;
   std::size_t arena_used_ = 0;
-  std::vector<char> stack_;                // CheckJson's container stack
+  std::vector<char> stack_;                // CheckJson's container stack, <= max_depth
   std::vector<std::uint8_t> seen_;         // per slot: the key occurred in this object
   std::vector<std::string_view> tag_values_;  // per tag slot; empty: no tag
   std::vector<store::TagView> tags_;

@@ -135,7 +135,9 @@ std::size_t ScanEscape(std::string_view text, std::size_t i, const char*& error)
 
 // Writes `code_point` as UTF-8 to out; returns the bytes written.
 std::size_t AppendUtf8(std::uint32_t code_point, char* out) {
-  auto byte = [](std::uint32_t bits) { return static_cast<char>(static_cast<unsigned char>(bits)); };
+  auto byte = [](std::uint32_t bits) {
+    return static_cast<char>(static_cast<unsigned char>(bits));
+  };
   if (code_point < 0x80) {
     out[0] = byte(code_point);
     return 1;

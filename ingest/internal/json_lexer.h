@@ -88,9 +88,10 @@ JsonScan ScanJsonScalar(std::string_view text, std::size_t pos);
 // REQUIRES: the value is valid JSON (CheckJson() accepted the text holding it).
 std::size_t SkipJsonValue(std::string_view text, std::size_t pos);
 
-// The reasons CheckJson() gives when a limit is hit; the caller adds the limit.
-inline constexpr const char* kJsonTooDeep = "nesting too deep";
-inline constexpr const char* kJsonTooManyElements = "too many array elements";
+// The reasons CheckJson() gives when a limit is hit; the caller adds the limit. Arrays,
+// so that each has one address in every translation unit and can be compared by it.
+inline constexpr char kJsonTooDeep[] = "nesting too deep";
+inline constexpr char kJsonTooManyElements[] = "too many array elements";
 
 struct JsonCheck {
   const char* error = nullptr;  // nullptr if the payload is valid

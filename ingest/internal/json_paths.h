@@ -31,16 +31,9 @@ class JsonPathTree {
   Status Add(std::string_view path, std::uint32_t slot);
 
   // The child of `node` reached by the member `key`, or kNone.
-  // The first and last bytes are compared inline before the rest, which turns away most
-  // members of the same length ("temp" against "site") without calling memcmp.
   std::uint32_t Find(std::uint32_t node, std::string_view key) const {
-    if (key.empty()) return kNone;  // no path has an empty segment
     for (const std::uint32_t child : nodes_[node].children) {
-      const std::string& name = nodes_[child].key;
-      if (name.size() == key.size() && name.front() == key.front() && name.back() == key.back() &&
-          name == key) {
-        return child;
-      }
+      if (nodes_[child].key == key) return child;
     }
     return kNone;
   }

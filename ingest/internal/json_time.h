@@ -11,8 +11,9 @@
 
 namespace tidewatch::ingest::internal {
 
-// The reason both functions give for a time that does not fit in int64 nanoseconds.
-inline constexpr const char* kTimeOutOfRange = "out of range";
+// The reason both functions give for a time that does not fit in int64 nanoseconds; an
+// array, so that it has one address everywhere and can be compared by it.
+inline constexpr char kTimeOutOfRange[] = "out of range";
 
 // Converts `number`, a valid JSON number, counted in units of 10^unit_exponent ns
 // (0 for ns, 3 for us, 6 for ms, 9 for s), to nanoseconds in `ts_ns`, truncating digits

@@ -5,25 +5,11 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
-// Counts this thread's calls of the global operator new, to show that a warm decoder does
-// not allocate. Forwards to malloc, so it changes nothing else. (line_protocol_test.cc
-// defines its own: the two files are separate test binaries.)
-namespace {
-thread_local std::size_t t_allocations = 0;
-}  // namespace
-
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  ++t_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "tests/util/allocation_counter.h"
 
 namespace tidewatch::ingest {
 namespace {
@@ -36,7 +22,8 @@ constexpr std::int64_t kNowNs = 1'800'000'000'000'000'000;
 std::int64_t FixedClock() { return kNowNs; }
 constexpr std::int64_t kMessageTs = 1'795'000'000'000'000'000;
 
-// A point as `m;tag=v;... f=1.5;g=true;s="x" ts` (';' between tags and between fields).
+// A point as `m;tag=v;... f=1.5;g=true;s="x" ts` (';' between tags and between fields;
+// an integer field would show as `i=3i`).
 std::string Render(const DecodedLine& line) {
   std::string out(line.measurement);
   for (const store::TagView& tag : line.tags) {
@@ -50,6 +37,8 @@ std::string Render(const DecodedLine& line) {
       out.append("\"").append(field.string_value).append("\"");
     } else if (field.type == store::FieldType::kBoolean) {
       out.append(field.value != 0 ? "true" : "false");
+    } else if (field.type == store::FieldType::kInteger) {
+      out.append(std::to_string(field.integer)).append("i");
     } else {
       char buf[32];
       out.append(buf, std::to_chars(buf, buf + sizeof(buf), field.value).ptr);
@@ -83,7 +72,9 @@ JsonDecoder MakeDecoder(JsonMapping mapping = {}, JsonDecoderOptions options = {
   return std::move(decoder).value();
 }
 
-Decoded DecodeWith(JsonDecoder& decoder, std::string_view payload) {
+Decoded DecodeAll(std::string_view payload, JsonMapping mapping = {},
+                  JsonDecoderOptions options = {}) {
+  JsonDecoder decoder = MakeDecoder(std::move(mapping), options);
   Decoded out;
   out.counts = decoder.Decode(
       payload, kMessageTs,
@@ -93,12 +84,6 @@ Decoded DecodeWith(JsonDecoder& decoder, std::string_view payload) {
       },
       out.errors);
   return out;
-}
-
-Decoded DecodeAll(std::string_view payload, JsonMapping mapping = {},
-                  JsonDecoderOptions options = {}) {
-  JsonDecoder decoder = MakeDecoder(std::move(mapping), options);
-  return DecodeWith(decoder, payload);
 }
 
 // A payload, the mapping it is decoded with, and what it decodes to: Describe() of the
@@ -138,50 +123,48 @@ TEST(JsonDecoderTest, MapsMembersToPoints) {
        "json temp=21.5;ok=true;off=false 1795000000123000000"},
       {kDefault, R"({"temp":1,"s":"x","n":null,"o":{"a":1},"a":[2],"time":1795000000123})",
        "json temp=1 1795000000123000000"},
-      {kDefault, R"({"time":1795000000000,"a":0,"b":-0,"c":1e3,"d":-1.5E-3,"e":1e-999})",
-       "json a=0;b=-0;c=1000;d=-0.0015;e=0 1795000000000000000"},
-      {kDefault, R"({"time":1795000000000,"v":1,"x":{"big":1e999}})",
-       "json v=1 1795000000000000000"},  // an unused member may hold any valid number
-      {kDefault, R"({"time":1795000000000,"big":1e999})", "!field \"big\": number out of range"},
-      {kDefault, R"({"time":1795000000000,"big":-1e400})", "!field \"big\": number out of range"},
-      {kDefault, R"({"time":1795000000000,"s":"x"})", "!no fields: no member is a number"},
+      {kDefault, R"({"time":1,"a":0,"b":-0,"c":1e3,"d":-1.5E-3,"e":1e-999})",
+       "json a=0;b=-0;c=1000;d=-0.0015;e=0 1000000"},
+      // Every number is a float, integers too; beyond 2^53 they round.
+      {kDefault, R"({"time":1,"i":42,"big":9007199254740993})",
+       "json i=42;big=9007199254740992 1000000"},
+      {kDefault, R"({"time":1,"v":1,"x":{"big":1e999}})",
+       "json v=1 1000000"},  // an unused member may hold any valid number
+      {kDefault, R"({"time":1,"big":1e999})", "!field \"big\": number out of range"},
+      {kDefault, R"({"time":1,"big":-1e400})", "!field \"big\": number out of range"},
+      {kDefault, R"({"time":1,"s":"x"})", "!no fields: no member is a number"},
       // Measurement from a key or the constant.
-      {{.measurement_key = "m"}, R"({"m":"cpu","time":1795000000000,"v":1})",
-       "cpu v=1 1795000000000000000"},
-      {{.measurement = "plant"}, R"({"time":1795000000000,"v":1})", "plant v=1 1795000000000000000"},
-      {{.measurement_key = "m"}, R"({"time":1795000000000,"v":1})", "!missing measurement \"m\""},
-      {{.measurement_key = "m"}, R"({"m":null,"time":1795000000000,"v":1})",
-       "!missing measurement \"m\""},
-      {{.measurement_key = "m"}, R"({"m":7,"time":1795000000000,"v":1})",
+      {{.measurement_key = "m"}, R"({"m":"cpu","time":1,"v":1})", "cpu v=1 1000000"},
+      {{.measurement = "plant"}, R"({"time":1,"v":1})", "plant v=1 1000000"},
+      {{.measurement_key = "m"}, R"({"time":1,"v":1})", "!missing measurement \"m\""},
+      {{.measurement_key = "m"}, R"({"m":null,"time":1,"v":1})", "!missing measurement \"m\""},
+      {{.measurement_key = "m"}, R"({"m":7,"time":1,"v":1})",
        "!measurement \"m\" is a number, expected a string"},
-      {{.measurement_key = "m"}, R"({"m":"","time":1795000000000,"v":1})",
-       "!measurement \"m\" is empty"},
-      {{.measurement_key = "m"}, R"({"m":"a\u0001","time":1795000000000,"v":1})",
+      {{.measurement_key = "m"}, R"({"m":"","time":1,"v":1})", "!measurement \"m\" is empty"},
+      {{.measurement_key = "m"}, R"({"m":"a\u0001","time":1,"v":1})",
        "!measurement \"m\" not valid UTF-8, or contains a control character"},
       // Tags: sorted by key; numbers and booleans as written; null, "" or absent: no tag.
-      {kTags, R"({"time":1795000000000,"site":"north","rack":1.50,"on":true,"v":1})",
-       "json;on=true;rack=1.50;site=north v=1 1795000000000000000"},
-      {kTags, R"({"time":1795000000000,"sensor":{"id":"s-17","x":2},"site":"","on":null,"v":1})",
-       "json;sensor.id=s-17 v=1 1795000000000000000"},
-      {kTags, R"({"time":1795000000000,"sensor":"s-17","v":1})",
-       "json v=1 1795000000000000000"},  // a path through a non-object finds nothing
-      {kTags, R"({"time":1795000000000,"site":["n"],"v":1})",
+      {kTags, R"({"time":1,"site":"north","rack":1.50,"on":true,"v":1})",
+       "json;on=true;rack=1.50;site=north v=1 1000000"},
+      {kTags, R"({"time":1,"sensor":{"id":"s-17","x":2},"site":"","on":null,"v":1})",
+       "json;sensor.id=s-17 v=1 1000000"},
+      {kTags, R"({"time":1,"sensor":"s-17","v":1})",
+       "json v=1 1000000"},  // a path through a non-object finds nothing
+      {kTags, R"({"time":1,"site":["n"],"v":1})",
        "!tag \"site\" is an array, expected a string, number or boolean"},
-      {kTags, R"({"time":1795000000000,"site":"a\tb","v":1})", "!tag \"site\" not valid UTF-8"},
+      {kTags, R"({"time":1,"site":"a\tb","v":1})", "!tag \"site\" not valid UTF-8"},
       // Listed fields: strings are string fields, null or absent ones are left out.
-      {kListed, R"({"time":1795000000000,"s":"hi","other":5,"nested":{"v":2},"temp":1})",
-       "json s=\"hi\";nested.v=2;temp=1 1795000000000000000"},
-      {kListed, R"({"time":1795000000000,"temp":null,"v":1})", "!no fields: no field key has a"},
-      {kListed, R"({"time":1795000000000,"temp":{"c":1}})", "!field \"temp\" is an object"},
+      {kListed, R"({"time":1,"s":"hi","other":5,"nested":{"v":2},"temp":1})",
+       "json s=\"hi\";nested.v=2;temp=1 1000000"},
+      {kListed, R"({"time":1,"temp":null,"v":1})", "!no fields: no field key has a"},
+      {kListed, R"({"time":1,"temp":{"c":1}})", "!field \"temp\" is an object"},
       // Keys with another role are never automatic fields; reserved ones are refused.
       {{.timestamp_key = "ts", .measurement_key = "m", .tag_keys = {"rack"}},
-       R"({"ts":1795000000000,"m":"cpu","rack":3,"v":1})", "cpu;rack=3 v=1 1795000000000000000"},
-      {{.timestamp_key = "ts"}, R"({"ts":1795000000000,"time":5})",
-       "!cannot use reserved field key \"time\""},
-      {kDefault, R"({"time":1795000000000,"":5})", "!empty field key"},
-      {kDefault, R"({"time":1795000000000,"a\u007f":5})", "!field key \"a\x7f\" not valid UTF-8"},
-      {{.timestamp_key = "meta.ts"}, R"({"meta":{"ts":1795000000000},"v":1})",
-       "json v=1 1795000000000000000"},
+       R"({"ts":1,"m":"cpu","rack":3,"v":1})", "cpu;rack=3 v=1 1000000"},
+      {{.timestamp_key = "ts"}, R"({"ts":1,"time":5})", "!cannot use reserved field key \"time\""},
+      {kDefault, R"({"time":1,"":5})", "!empty field key"},
+      {kDefault, R"({"time":1,"a\u007f":5})", "!field key \"a\x7f\" not valid UTF-8"},
+      {{.timestamp_key = "meta.ts"}, R"({"meta":{"ts":1},"v":1})", "json v=1 1000000"},
   });
 }
 
@@ -225,60 +208,49 @@ TEST(JsonDecoderTest, ChecksTheMessageTimestampToo) {
 }
 
 TEST(JsonDecoderTest, ParsesRfc3339Timestamps) {
-  struct TimeCase {
-    const char* text;
-    const char* want;  // the ns, or "!" and the start of the reason after "time": "
-  };
-  const TimeCase cases[] = {
-      {"2026-11-21T08:00:00Z", "1795248000000000000"},
-      {"2026-11-21T08:00:00.1Z", "1795248000100000000"},
-      {"2026-11-21T08:00:00.123Z", "1795248000123000000"},
-      {"2026-11-21T08:00:00.123456789Z", "1795248000123456789"},
-      {"2026-11-21T08:00:00.1234567891Z", "1795248000123456789"},  // truncated to ns
-      {"2026-11-21T09:00:00+01:00", "1795248000000000000"},
-      {"2026-11-21T03:30:00.5-04:30", "1795248000500000000"},
-      {"2026-11-21T08:00:00-00:00", "1795248000000000000"},
-      {"2026-11-21t08:00:00z", "1795248000000000000"},
-      {"2026-11-21T08:00:00\\u005A", "1795248000000000000"},  // escapes are resolved first
-      {"2024-02-29T00:00:00Z", "1709164800000000000"},
-      {"2000-02-29T00:00:00Z", "951782400000000000"},
-      {"1969-12-31T23:59:59.5Z", "-500000000"},
-      {"1927-01-15T08:00:00Z", "-1355760000000000000"},
-      {"2023-02-29T00:00:00Z", "!no such date"},
-      {"2100-02-29T00:00:00Z", "!no such date"},
-      {"2026-02-30T00:00:00Z", "!no such date"},
-      {"2026-11-31T00:00:00Z", "!no such date"},
-      {"2026-13-01T00:00:00Z", "!no such date"},
-      {"2026-00-10T00:00:00Z", "!no such date"},
-      {"2026-11-21T24:00:00Z", "!no such time of day"},
-      {"2026-11-21T08:60:00Z", "!no such time of day"},
-      {"2026-12-31T23:59:60Z", "!no such time of day"},
-      {"2026-11-21T08:00:00+24:00", "!UTC offset out of range"},
-      {"2026-11-21T08:00:00", "!not an RFC 3339 date-time"},
-      {"2026-11-21 08:00:00Z", "!not an RFC 3339 date-time"},
-      {"2026-11-21T08:00:00.Z", "!not an RFC 3339 date-time"},
-      {"2026-11-21T08:00:00+0100", "!not an RFC 3339 date-time"},
-      {"2026-11-21T08:00:00Z ", "!not an RFC 3339 date-time"},
-      {"2026-11-21T8:00:00Z", "!not an RFC 3339 date-time"},
-      {"2026-11-21", "!not an RFC 3339 date-time"},
-      {"", "!not an RFC 3339 date-time"},
-      {"1927-01-15T07:59:59.999999999Z", "!out of range: more than 100 years"},
-      {"9999-12-31T23:59:59Z", "!out of range: more than 100 years"},
-  };
-  for (const TimeCase& c : cases) {
-    SCOPED_TRACE(c.text);
-    const std::string payload = std::string(R"({"v":1,"time":")") + c.text + "\"}";
-    const Decoded d = DecodeAll(payload, kRfc3339);
-    const std::string_view want = c.want;
-    if (want.starts_with('!')) {
-      ASSERT_EQ(d.errors.size(), 1u) << d.Describe();
-      EXPECT_NE(d.errors[0].reason.find(want.substr(1)), std::string::npos) << d.errors[0].reason;
-    } else {
-      EXPECT_EQ(d.Describe(), "json v=1 " + std::string(want));
-    }
-  }
-  EXPECT_EQ(DecodeAll(R"({"time":1795248000,"v":1})", kRfc3339).errors.at(0).reason,
-            "object 0: timestamp \"time\" is a number, expected an RFC 3339 date-time string");
+  ExpectCases({
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00Z","v":1})", "json v=1 1795248000000000000"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00.1Z","v":1})", "json v=1 1795248000100000000"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00.123Z","v":1})", "json v=1 1795248000123000000"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00.123456789Z","v":1})",
+       "json v=1 1795248000123456789"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00.1234567891Z","v":1})",
+       "json v=1 1795248000123456789"},  // truncated to ns
+      {kRfc3339, R"({"time":"2026-11-21T09:00:00+01:00","v":1})", "json v=1 1795248000000000000"},
+      {kRfc3339, R"({"time":"2026-11-21T03:30:00.5-04:30","v":1})", "json v=1 1795248000500000000"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00-00:00","v":1})", "json v=1 1795248000000000000"},
+      {kRfc3339, R"({"time":"2026-11-21t08:00:00z","v":1})", "json v=1 1795248000000000000"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00\u005A","v":1})",
+       "json v=1 1795248000000000000"},  // escapes are resolved first
+      {kRfc3339, R"({"time":"2024-02-29T00:00:00Z","v":1})", "json v=1 1709164800000000000"},
+      {kRfc3339, R"({"time":"2000-02-29T00:00:00Z","v":1})", "json v=1 951782400000000000"},
+      {kRfc3339, R"({"time":"1969-12-31T23:59:59.5Z","v":1})", "json v=1 -500000000"},
+      {kRfc3339, R"({"time":"1927-01-15T08:00:00Z","v":1})",
+       "json v=1 -1355760000000000000"},  // the earliest time accepted
+      {kRfc3339, R"({"time":"2023-02-29T00:00:00Z","v":1})", "!no such date"},
+      {kRfc3339, R"({"time":"2100-02-29T00:00:00Z","v":1})", "!no such date"},
+      {kRfc3339, R"({"time":"2026-02-30T00:00:00Z","v":1})", "!no such date"},
+      {kRfc3339, R"({"time":"2026-11-31T00:00:00Z","v":1})", "!no such date"},
+      {kRfc3339, R"({"time":"2026-13-01T00:00:00Z","v":1})", "!no such date"},
+      {kRfc3339, R"({"time":"2026-00-10T00:00:00Z","v":1})", "!no such date"},
+      {kRfc3339, R"({"time":"2026-11-21T24:00:00Z","v":1})", "!no such time of day"},
+      {kRfc3339, R"({"time":"2026-11-21T08:60:00Z","v":1})", "!no such time of day"},
+      {kRfc3339, R"({"time":"2026-12-31T23:59:60Z","v":1})", "!no such time of day"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00+24:00","v":1})", "!UTC offset out of range"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"2026-11-21 08:00:00Z","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00.Z","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00+0100","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"2026-11-21T08:00:00Z ","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"2026-11-21T8:00:00Z","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"2026-11-21","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"","v":1})", "!not an RFC 3339 date-time"},
+      {kRfc3339, R"({"time":"1927-01-15T07:59:59.999999999Z","v":1})",
+       "!out of range: more than 100 years"},
+      {kRfc3339, R"({"time":"9999-12-31T23:59:59Z","v":1})", "!out of range: more than 100 years"},
+      {kRfc3339, R"({"time":1795248000,"v":1})",
+       "!timestamp \"time\" is a number, expected an RFC 3339 date-time string"},
+  });
 }
 
 TEST(JsonDecoderTest, RejectsBadPayloadsAsAWhole) {
@@ -311,7 +283,6 @@ TEST(JsonDecoderTest, RejectsBadPayloadsAsAWhole) {
       {m, R"({"v":.5})", "!expected a value"},
       {m, R"({"v":+1})", "!expected a value"},
       {m, R"({"v":tru})", "!invalid literal: expected true, false or null"},
-      {m, R"({"v":nulls})", "!invalid literal"},
       {m, R"({"v":True})", "!expected a value"},
       // Strings: UTF-8 only, escapes valid, no raw control bytes, no lone surrogates.
       {m, "{\"s\xff\":1}", "!invalid JSON at byte 3: invalid UTF-8 in string"},
@@ -328,21 +299,20 @@ TEST(JsonDecoderTest, RejectsBadPayloadsAsAWhole) {
       {m, R"({"s":"\uDC00\uD800"})", "!lone surrogate"},
       {m, R"({"s":"\uD800\u0041"})", "!lone surrogate"},
       {m, R"({"s":"\uD800\uD800"})", "!lone surrogate"},
-      {m, R"({"s":"\ud83d"})", "!lone surrogate"},
   });
 }
 
 TEST(JsonDecoderTest, DecodesTheGoodObjectsOfAPartlyBadArray) {
-  const std::string t = "\"time\":1795000000000";
+  const std::string t = "\"time\":1";
   const std::string payload = "[{" + t + ",\"v\":1},\n {\"v\":2},\n 7,\n {" + t +
                               ",\"site\":{\"x\":1},\"v\":3},\n \"x\",\n {" + t + ",\"v\":6}]";
   const Decoded d = DecodeAll(payload, kTags);
   EXPECT_EQ(d.Describe(),
-            "json v=1 1795000000000000000\n"
-            "json v=6 1795000000000000000\n"
+            "json v=1 1000000\n"
+            "json v=6 1000000\n"
             "!2:1 object 1: missing timestamp \"time\"\n"
             "!3:1 object 2: not an object but a number\n"
-            "!4:30 object 3: tag \"site\" is an object, expected a string, number or boolean\n"
+            "!4:18 object 3: tag \"site\" is an object, expected a string, number or boolean\n"
             "!5:1 object 4: not an object but a string");
   EXPECT_EQ(d.line_numbers, (std::vector<std::size_t>{1, 6}));
   EXPECT_EQ(d.counts.good_lines, 2u);
@@ -356,84 +326,67 @@ TEST(JsonDecoderTest, EmptyContainersAndWhitespace) {
   EXPECT_EQ(DecodeAll("{}").Describe(), "!1:1 object 0: missing timestamp \"time\"");
   EXPECT_EQ(DecodeAll("[{}]", kMessageTime).Describe(),
             "!1:1 object 0: no fields: no member is a number or a boolean");
-  EXPECT_EQ(DecodeAll(" \r\n\t[ \n { \"time\" : 1795000000000 , \"v\" : 1 } \t,"
-                      "{\"time\":1795000000000,\"v\":\t2\r}\n]\r\n ")
+  EXPECT_EQ(DecodeAll(" \r\n\t[ \n { \"time\" : 1 , \"v\" : 1 } \t,"
+                      "{\"time\":1,\"v\":\t2\r}\n]\r\n ")
                 .Describe(),
-            "json v=1 1795000000000000000\njson v=2 1795000000000000000");
-  EXPECT_EQ(DecodeAll("\xEF\xBB\xBF{\"time\":1795000000000,\"v\":1}").Describe(),
-            "json v=1 1795000000000000000");  // a UTF-8 byte order mark is skipped
+            "json v=1 1000000\njson v=2 1000000");
+  EXPECT_EQ(DecodeAll("\xEF\xBB\xBF{\"time\":1,\"v\":1}").Describe(),
+            "json v=1 1000000");  // a UTF-8 byte order mark is skipped
 }
 
 TEST(JsonDecoderTest, ResolvesEscapesToUtf8) {
   const JsonMapping m{.tag_keys = {"t"}, .field_keys = {"s", "k\xc3\xa9y"}};
   ExpectCases({
-      {m, R"({"time":1795000000000,"t":"caf\u00e9\ud83d\ude00\"\\\/","s":"a\tb\u0001c\n"})",
-       "json;t=caf\xc3\xa9\xf0\x9f\x98\x80\"\\/ s=\"a\tb\x01" "c\n\" 1795000000000000000"},
-      {m, R"({"time":1795000000000,"k\u00E9y":1})", "json k\xc3\xa9y=1 1795000000000000000"},
-      {m, R"({"time":1795000000000,"t":"\u00e9\u0800\uFFFF\uDBFF\uDFFF","s":""})",
-       "json;t=\xc3\xa9\xe0\xa0\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf s=\"\" 1795000000000000000"},
-      {m, R"({"time":1795000000000,"t":"a\u007fb","s":"x"})", "!tag \"t\" not valid UTF-8"},
+      {m, R"({"time":1,"t":"caf\u00e9\ud83d\ude00\"\\\/","s":"a\tb\u0001c\n"})",
+       "json;t=caf\xc3\xa9\xf0\x9f\x98\x80\"\\/ s=\"a\tb\x01" "c\n\" 1000000"},
+      {m, R"({"time":1,"k\u00E9y":1})", "json k\xc3\xa9y=1 1000000"},
+      {m, R"({"time":1,"t":"\u00e9\u0800\uFFFF\uDBFF\uDFFF","s":""})",
+       "json;t=\xc3\xa9\xe0\xa0\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf s=\"\" 1000000"},
+      {m, R"({"time":1,"t":"a\u007fb","s":"x"})", "!tag \"t\" not valid UTF-8"},
   });
 }
 
 TEST(JsonDecoderTest, RejectsDuplicateKeysItUses) {
-  std::string many = R"({"time":1795000000000)";
+  std::string many = R"({"time":1)";
   for (int i = 0; i < 20; ++i) many += ",\"f" + std::to_string(i) + "\":" + std::to_string(i);
   many += ",\"f3\":0}";
   ExpectCases({
-      {kDefault, R"({"time":1795000000000,"v":1,"v":2})", "!duplicate key \"v\""},
-      {kDefault, R"({"time":1795000000000,"time":1795000000000,"v":1})",
-       "!duplicate key \"time\""},
-      {kDefault, R"({"time":null,"time":1795000000000,"v":1})", "!duplicate key \"time\""},
+      {kDefault, R"({"time":1,"v":1,"v":2})", "!duplicate key \"v\""},
+      {kDefault, R"({"time":1,"time":1,"v":1})", "!duplicate key \"time\""},
+      {kDefault, R"({"time":null,"time":1,"v":1})", "!duplicate key \"time\""},
       {kDefault, many.c_str(), "!duplicate key \"f3\""},
-      {kTags, R"({"time":1795000000000,"site":"a","v":1,"site":"b"})", "!duplicate key \"site\""},
-      {kTags, R"({"time":1795000000000,"sensor":{"id":"a"},"sensor":{"id":"b"},"v":1})",
+      {kTags, R"({"time":1,"site":"a","v":1,"site":"b"})", "!duplicate key \"site\""},
+      {kTags, R"({"time":1,"sensor":{"id":"a"},"sensor":{"id":"b"},"v":1})",
        "!duplicate key \"sensor.id\""},
-      {kListed, R"({"time":1795000000000,"temp":1,"temp":null})", "!duplicate key \"temp\""},
+      {kListed, R"({"time":1,"temp":1,"temp":null})", "!duplicate key \"temp\""},
       // Members the mapping does not use are not looked at.
-      {kDefault, R"({"time":1795000000000,"v":1,"x":"a","x":"b"})", "json v=1 1795000000000000000"},
+      {kDefault, R"({"time":1,"v":1,"x":"a","x":"b"})", "json v=1 1000000"},
   });
-  const Decoded d = DecodeAll(R"({"time":1795000000000,"v":1,"v":2})");
-  EXPECT_EQ(d.errors.at(0).column, 29u);  // the second "v"
-}
-
-TEST(JsonDecoderTest, NumbersAreFloats) {
-  JsonDecoder decoder = MakeDecoder();
-  std::vector<LineError> errors;
-  std::vector<std::pair<store::FieldType, double>> seen;
-  decoder.Decode(R"({"time":1795000000000,"i":42,"big":9007199254740993,"b":true,"f":2.5})", 0,
-                 [&seen](const DecodedLine& line) {
-                   for (const DecodedField& f : line.fields) seen.emplace_back(f.type, f.value);
-                 },
-                 errors);
-  using store::FieldType;
-  EXPECT_EQ(seen, (std::vector<std::pair<FieldType, double>>{{FieldType::kFloat, 42},
-                                                              {FieldType::kFloat, 9007199254740992.0},
-                                                              {FieldType::kBoolean, 1},
-                                                              {FieldType::kFloat, 2.5}}));
+  const Decoded d = DecodeAll(R"({"time":1,"v":1,"v":2})");
+  EXPECT_EQ(d.errors.at(0).column, 17u);  // the second "v"
 }
 
 TEST(JsonDecoderTest, EnforcesDepthObjectAndErrorLimits) {
   auto nested = [](int levels) {  // a top-level object holding `levels` nested arrays
-    return R"({"time":1795000000000,"v":1,"x":)" + std::string(static_cast<std::size_t>(levels), '[') +
+    return R"({"time":1,"v":1,"x":)" + std::string(static_cast<std::size_t>(levels), '[') +
            std::string(static_cast<std::size_t>(levels), ']') + "}";
   };
   EXPECT_EQ(DecodeAll(nested(63)).counts.good_lines, 1u);
-  EXPECT_EQ(DecodeAll(nested(64)).Describe(), "!0:96 JSON nested deeper than 64 levels at byte 95");
+  EXPECT_EQ(DecodeAll(nested(64)).Describe(), "!0:84 JSON nested deeper than 64 levels at byte 83");
   EXPECT_EQ(DecodeAll(std::string(1'000'000, '[')).errors.at(0).reason,
             "JSON nested deeper than 64 levels at byte 64");
   EXPECT_EQ(DecodeAll(nested(8), {}, {.max_depth = 8}).errors.at(0).reason,
-            "JSON nested deeper than 8 levels at byte 39");
+            "JSON nested deeper than 8 levels at byte 27");
 
-  const std::string three = R"([{"time":1795000000000,"v":1},2,3])";
+  const std::string three = R"([{"time":1,"v":1},2,3])";
   EXPECT_EQ(DecodeAll(three, {}, {.max_objects = 3}).counts.good_lines, 1u);
   EXPECT_EQ(DecodeAll(three, {}, {.max_objects = 2}).Describe(),
-            "!0:33 array of more than 2 elements, the limit");
+            "!0:21 array of more than 2 elements, the limit");
 
-  const Decoded d = DecodeAll("[1,2,{},4]", {}, {.max_errors = 2});
+  const Decoded d = DecodeAll("[1,[2],{},4]", {}, {.max_errors = 2});
   EXPECT_EQ(d.counts.bad_lines, 4u);
   EXPECT_EQ(d.Describe(), "!1:1 object 0: not an object but a number\n"
-                          "!2:1 object 1: not an object but a number");
+                          "!2:1 object 1: not an object but an array");
 }
 
 TEST(JsonDecoderTest, PayloadErrorShowsTheBytesAroundIt) {
@@ -487,11 +440,12 @@ TEST(JsonDecoderTest, RejectsInvalidMappings) {
 }
 
 TEST(ParseJsonTimeUnitTest, AcceptsConfigNamesOnly) {
-  EXPECT_EQ(ParseJsonTimeUnit("ns"), Unit::kNanoseconds);
-  EXPECT_EQ(ParseJsonTimeUnit("us"), Unit::kMicroseconds);
-  EXPECT_EQ(ParseJsonTimeUnit("ms"), Unit::kMilliseconds);
-  EXPECT_EQ(ParseJsonTimeUnit("s"), Unit::kSeconds);
-  EXPECT_EQ(ParseJsonTimeUnit("rfc3339"), Unit::kRfc3339);
+  const std::pair<const char*, Unit> names[] = {{"ns", Unit::kNanoseconds},
+                                                {"us", Unit::kMicroseconds},
+                                                {"ms", Unit::kMilliseconds},
+                                                {"s", Unit::kSeconds},
+                                                {"rfc3339", Unit::kRfc3339}};
+  for (const auto& [name, unit] : names) EXPECT_EQ(ParseJsonTimeUnit(name), unit) << name;
   for (const char* bad : {"", "u", "MS", "seconds", "RFC3339"}) {
     EXPECT_EQ(ParseJsonTimeUnit(bad), std::nullopt) << bad;
   }
@@ -499,8 +453,8 @@ TEST(ParseJsonTimeUnitTest, AcceptsConfigNamesOnly) {
 
 TEST(JsonDecoderTest, ViewsPointIntoThePayloadUnlessUnescaped) {
   const std::string payload =
-      R"([{"time":1795000000000,"m":"a","t":"b","f":1},)"
-      R"({"time":1795000000000,"m":"\u0061","t":"\u0062","\u0066":1}])";
+      R"([{"time":1,"m":"a","t":"b","f":1},)"
+      R"({"time":1,"m":"\u0061","t":"\u0062","\u0066":1}])";
   JsonDecoder decoder = MakeDecoder({.measurement_key = "m", .tag_keys = {"t"}});
   std::vector<LineError> errors;
   std::vector<bool> in_payload;
@@ -545,9 +499,9 @@ TEST(JsonDecoderTest, WarmDecoderDoesNotAllocate) {
   auto count = [&fields](const DecodedLine& line) { fields += line.fields.size(); };
   EXPECT_EQ(decoder.Decode(payload, 0, count, errors).good_lines, 200u);
   const std::size_t warm_bytes = decoder.scratch_bytes();
-  const std::size_t before = t_allocations;
+  const std::size_t before = test_util::ThreadAllocations();
   EXPECT_EQ(decoder.Decode(payload, 0, count, errors).good_lines, 200u);
-  EXPECT_EQ(t_allocations - before, 0u);
+  EXPECT_EQ(test_util::ThreadAllocations() - before, 0u);
   EXPECT_EQ(decoder.scratch_bytes(), warm_bytes);
   EXPECT_EQ(fields, 2000u);
   EXPECT_TRUE(errors.empty());
