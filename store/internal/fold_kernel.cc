@@ -95,44 +95,10 @@ AggregateState FoldBlock(const Timestamp* ts, const double* v, std::size_t n, bo
   return s;
 }
 
-// Runs shorter than this skip the lanes: with GROUP BY time() buckets of a few points
-// (1m buckets over 10 s data: 6), setting up and reducing eight lanes per quantity
-// costs more than the points themselves. One scalar pass does it all.
-constexpr std::size_t kShortRun = 16;
-
-// REQUIRES: 1 <= n < kShortRun.
-AggregateState FoldShortRun(const Timestamp* ts, const double* v, std::size_t n) {
-  AggregateState s;
-  s.count = n;
-  std::size_t at_min = 0;
-  std::size_t at_max = 0;
-  double sum = v[0];
-  for (std::size_t i = 1; i < n; ++i) {
-    sum += v[i];
-    // Strict comparisons keep the earliest point of equal values, as FoldBlock does.
-    if (v[i] < v[at_min]) at_min = i;
-    if (v[i] > v[at_max]) at_max = i;
-  }
-  s.sum = sum;
-  s.min = v[at_min];
-  s.min_ts = ts[at_min];
-  s.max = v[at_max];
-  s.max_ts = ts[at_max];
-  s.first = v[0];
-  s.first_ts = ts[0];
-  s.last = v[n - 1];
-  s.last_ts = ts[n - 1];
-  return s;
-}
-
 }  // namespace
 
 void FoldRun(const Timestamp* ts, const double* values, std::size_t n, bool with_m2,
              AggregateState& into) {
-  if (n > 0 && n < kShortRun && !with_m2) {
-    into.Merge(FoldShortRun(ts, values, n), /*with_m2=*/false);
-    return;
-  }
   for (std::size_t i = 0; i < n; i += kFoldBlock) {
     into.Merge(FoldBlock(ts + i, values + i, std::min(kFoldBlock, n - i), with_m2), with_m2);
   }
