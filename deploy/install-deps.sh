@@ -10,6 +10,8 @@ packages=(
   librdkafka-dev                    # Kafka consumer/producer
   libboost-dev                      # Asio, Beast, lockfree (benchmark peer)
   libsqlite3-dev                    # rule catalog, alert state, outbox
+  libtomlplusplus-dev               # the daemon's TOML config (header-only)
+  zlib1g-dev                        # gzip request bodies on HTTP /write
   libspdlog-dev                     # logging
   libgtest-dev libgmock-dev         # unit tests
   libbenchmark-dev                  # benchmarks
@@ -18,6 +20,8 @@ packages=(
   openjdk-17-jre-headless           # runs the broker (Kafka 3.9 on Java 17)
   maven                             # fetches the broker's jars once (deploy/kafka/pom.xml)
   kcat                              # producer/consumer/inspector in tests
+  influxdb-client                   # the real `influx` CLI, driven against tidewatchd in tests
+  prometheus                        # promtool, which checks our /metrics output in tests
 )
 
 missing=()
