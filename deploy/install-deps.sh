@@ -22,6 +22,7 @@ packages=(
   kcat                              # producer/consumer/inspector in tests
   influxdb-client                   # the real `influx` CLI, driven against tidewatchd in tests
   prometheus                        # promtool, which checks our /metrics output in tests
+  influxdb                          # InfluxDB 1.x, the peer of the HTTP API benchmark
 )
 
 missing=()

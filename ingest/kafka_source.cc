@@ -54,30 +54,45 @@ Status Validate(const KafkaSourceConfig& config, std::uint32_t ticket_table_inde
 
 StatusOr<internal::KafkaConf> ConsumerConf(const KafkaSourceConfig& config) {
   internal::KafkaConf conf = internal::NewConf();
-  const std::array<std::pair<const char*, std::string>, 9> ours = {{
+  const std::array<std::pair<const char*, std::string>, 5> ours = {{
       {"bootstrap.servers", config.brokers},
       {"group.id", config.group_id},
       {"client.id", "tidewatch"},
-      {"partition.assignment.strategy", "cooperative-sticky"},
       // Offsets are stored by the source (rd_kafka_offsets_store) once processed; the
       // auto-committer commits only what was stored.
       {"enable.auto.offset.store", "false"},
       {"enable.auto.commit", "true"},
-      {"auto.offset.reset", "earliest"},  // a new group reads what is there
-      {"enable.partition.eof", "false"},
-      // A resumed partition is fetched after the fetch request in flight returns, which
-      // the broker holds up to this long when the other partitions are caught up: keep
-      // the cost of a backpressure pause short (default 500 ms).
-      {"fetch.wait.max.ms", "100"},
   }};
   for (const auto& [key, value] : ours) {
     if (Status s = internal::SetProperty(conf.get(), key, value); !s.ok()) return s;
+  }
+  if (Status s = internal::SetProperties(conf.get(), KafkaSourceConsumerDefaults()); !s.ok()) {
+    return s;
   }
   if (Status s = internal::SetProperties(conf.get(), config.properties); !s.ok()) return s;
   return conf;
 }
 
 }  // namespace
+
+std::map<std::string, std::string> KafkaSourceConsumerDefaults() {
+  return {
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"auto.offset.reset", "earliest"},  // a new group reads what is there
+      {"enable.partition.eof", "false"},
+      // A resumed partition is fetched after the fetch request in flight returns, which
+      // the broker holds up to this long when the other partitions are caught up: keep
+      // the cost of a backpressure pause short (default 500 ms).
+      {"fetch.wait.max.ms", "100"},
+      // The prefetch threshold counts every assigned partition's queue together. Once it
+      // is reached librdkafka 2.0.x stops fetching and looks again only ~0.5 s later
+      // (fetch.queue.backoff.ms from 2.2 on), so a consumer slower than the fetcher
+      // drains the default 100,000 messages and then idles: about 185 k msg/s at most
+      // (docs/BENCHMARKS.md, "Kafka ingest"). The queue stays bounded by
+      // queued.max.messages.kbytes (64 MiB by default).
+      {"queued.min.messages", "1000000"},
+  };
+}
 
 KafkaSource::KafkaSource(KafkaSourceConfig config, std::uint32_t ticket_table_index)
     : config_(std::move(config)), tickets_(ticket_table_index, config_.ticket_capacity) {}
@@ -88,7 +103,7 @@ StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(KafkaSourceConfig con
                                                            std::uint32_t ticket_table_index) {
   if (Status s = Validate(config, ticket_table_index); !s.ok()) return s;
   StatusOr<internal::PayloadDecoder> decoder =
-      internal::PayloadDecoder::Create(config.format, config.precision);
+      internal::PayloadDecoder::Create(config.format, config.precision, config.json);
   if (!decoder.ok()) return decoder.status();
   StatusOr<internal::KafkaConf> conf = ConsumerConf(config);
   if (!conf.ok()) return conf.status();
@@ -138,13 +153,28 @@ Status KafkaSource::Start() {
   return Status::Ok();
 }
 
+void KafkaSource::Drain() {
+  if (!thread_.joinable() || stop_.load(std::memory_order_acquire)) return;
+  drain_requested_.store(true, std::memory_order_release);
+  // The consumer thread sets drained_ within drain_timeout plus one loop iteration (or
+  // one rebalance, itself bounded by drain_timeout).
+  drained_.wait(false, std::memory_order_acquire);
+}
+
 void KafkaSource::Stop() {
   stop_.store(true, std::memory_order_release);
   if (thread_.joinable()) thread_.join();
 }
 
 void KafkaSource::Run() {
-  while (!stop_.load(std::memory_order_acquire)) loop_->RunOnce();
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (drain_requested_.load(std::memory_order_acquire)) loop_->StartDrain();
+    loop_->RunOnce();
+    if (loop_->drained() && !drained_.load(std::memory_order_relaxed)) {
+      drained_.store(true, std::memory_order_release);
+      drained_.notify_all();
+    }
+  }
   loop_->Close();
 }
 

@@ -2,9 +2,9 @@
 // once (ARCHITECTURE.md, guarantees 1-3).
 //
 // One librdkafka high-level consumer in a consumer group (cooperative-sticky), one
-// consumer thread per source. For each message the thread decodes the payload ("line"
-// protocol; "json" is planned), interns each point's series, takes a ticket from the
-// source's TicketTable for the message's points and pushes every point into its field's
+// consumer thread per source. For each message the thread decodes the payload (InfluxDB
+// "line" protocol, or "json" through a JsonMapping), interns each point's series, takes a ticket
+// from the source's TicketTable for the message's points and pushes every point into its field's
 // ring with that ticket. The evaluation workers store the points and complete the
 // ticket; a partition's processed offset moves past a message only when it and every
 // earlier message of the partition are complete.
@@ -30,7 +30,7 @@
 // the dead letter is acknowledged (or definitively failed, counted), so the partition
 // moves on.
 //
-// Thread safety: Start(), Stop() and the destructor from one owning thread.
+// Thread safety: Start(), Drain(), Stop() and the destructor from one owning thread.
 // ProcessedOffsets(), CommitOffsets(), InvalidateSeriesCache() and stats() from any
 // thread. SetStartOffsets() before Start().
 #ifndef TIDEWATCH_INGEST_KAFKA_SOURCE_H_
@@ -71,21 +71,23 @@ struct KafkaSourceConfig {
   // Topic names, or regular expressions when they start with '^' ("^sensors\\..*"),
   // matched against the cluster's topics as they come and go. At least one.
   std::vector<std::string> topics;
-  // Payload format of every topic of this source: "line" (InfluxDB line protocol).
-  // "json" is refused for now (kInvalidArgument "format json: not available yet").
+  // Payload format of every topic of this source: "line" (InfluxDB line protocol) or
+  // "json" (one object or an array of objects per message, docs/JSON_PAYLOADS.md).
   std::string format = "line";
-  // Mapping for format "json" (ingest/json_decoder.h); ignored for "line".
+  // Mapping for format "json" (ingest/json_decoder.h, the [kafka.json] section);
+  // required for "json", ignored for "line".
   std::optional<JsonMapping> json;
   // The InfluxDB database (tenant) the points are written to. Default "kafka".
   std::string database = "kafka";
   // Unit of line protocol timestamps, as InfluxDB's precision parameter: "n"/"ns",
-  // "u"/"us", "ms", "s", "m", "h". Default "ns" (Telegraf's).
+  // "u"/"us", "ms", "s", "m", "h". Default "ns" (Telegraf's). Unused for "json" (see
+  // JsonMapping::timestamp_unit) but checked all the same.
   std::string precision = "ns";
   // Where rejected messages go (same cluster). Unset: they are only counted and logged.
   std::optional<std::string> dead_letter_topic;
   // Raw librdkafka consumer settings, applied after ours, so they win; e.g. security
-  // (sasl.*, ssl.*), session.timeout.ms, auto.offset.reset (ours: earliest),
-  // fetch.wait.max.ms (ours: 100), fetch.max.bytes. Also applied to the dead-letter
+  // (sasl.*, ssl.*), session.timeout.ms, fetch.max.bytes, or any of ours
+  // (KafkaSourceConsumerDefaults()). Also applied to the dead-letter
   // producer (librdkafka ignores, with a warning, consumer-only ones there).
   // enable.auto.commit and enable.auto.offset.store are refused: the at-least-once
   // scheme depends on them.
@@ -109,6 +111,13 @@ struct KafkaSourceConfig {
   std::chrono::milliseconds drain_timeout_ms{5000};
 };
 
+// The librdkafka consumer settings a source sets for itself besides the connection, the
+// group and the offset handling: cooperative-sticky assignment, auto.offset.reset
+// earliest, fetch.wait.max.ms 100, queued.min.messages 1,000,000 (see kafka_source.cc
+// for why). KafkaSourceConfig::properties override them. Exposed so that a benchmark
+// can give a bare consumer the very same settings.
+std::map<std::string, std::string> KafkaSourceConsumerDefaults();
+
 struct KafkaSourceStats {
   std::uint64_t messages = 0;           // consumed, good or bad
   std::uint64_t points = 0;             // pushed into the rings
@@ -130,8 +139,9 @@ class KafkaSource {
   // A source writing into `store` through `rings`, owning the ticket table with index
   // `ticket_table_index` (wire tickets() into the EvaluationWorkers). Builds the
   // librdkafka clients but does not connect. Errors (kInvalidArgument): a missing
-  // required option, an unknown format or precision, "format json: not available yet",
-  // ticket_capacity or ticket_table_index out of range, max_message_bytes 0, a
+  // required option, an unknown format or precision, format "json" without a `json`
+  // mapping or with one JsonDecoder::Create() refuses ("json: <what>"), ticket_capacity
+  // or ticket_table_index out of range, max_message_bytes 0, a
   // librdkafka property that is unknown, invalid or refused.
   // REQUIRES: store and rings outlive the source.
   static StatusOr<std::unique_ptr<KafkaSource>> Create(KafkaSourceConfig config,
@@ -154,11 +164,26 @@ class KafkaSource {
   // fails (e.g. a bad regex); kInternal if already started. A source starts once.
   Status Start();
 
-  // Stops polling, waits up to drain_timeout_ms for in-flight messages (abandoning the rest,
-  // counted in points_abandoned), stores final offsets if commit_without_snapshot, leaves
-  // the group and joins the thread. Offsets handed to CommitOffsets() before Stop() are
-  // stored; none past unprocessed data ever are. ProcessedOffsets() keeps its last value
-  // for the shutdown snapshot. Idempotent.
+  // The first half of a clean shutdown. Stops taking new messages (pauses every assigned
+  // partition, and any assigned later, and stages nothing more) and waits up to
+  // drain_timeout_ms for the messages in flight to be processed. The consumer stays in
+  // its group and keeps serving rebalances until Stop(). When Drain() returns the source
+  // pushes nothing more into the rings (the evaluation workers may be stopped) and
+  // ProcessedOffsets() is final: should the drain time out, messages still in flight are
+  // left out of it even if they complete later, and are consumed again after a restart.
+  // The shutdown sequence is then: Drain() every source, stop the workers, snapshot the
+  // store with ProcessedOffsets(), CommitOffsets() with them, Stop(): the group's
+  // committed offsets then equal the snapshot's. Returns at once if not started or
+  // already stopped; idempotent. Owner thread only.
+  void Drain();
+
+  // Stops polling, waits up to drain_timeout_ms for in-flight messages (abandoning the
+  // rest, counted in points_abandoned; no second wait after Drain()), stores final
+  // offsets if commit_without_snapshot, leaves the group and joins the thread. Offsets
+  // handed to CommitOffsets() before Stop() are stored and committed as the consumer
+  // closes (librdkafka's auto-committer commits the stored offsets of the partitions it
+  // revokes while leaving the group); none past unprocessed data ever are.
+  // ProcessedOffsets() keeps its last value for the shutdown snapshot. Idempotent.
   void Stop();
 
   // A copy of "topic/partition" -> next offset, for the partitions assigned to this
@@ -199,7 +224,9 @@ class KafkaSource {
   std::unique_ptr<internal::ConsumerLoop> loop_;
 
   std::atomic<bool> stop_{false};
-  std::thread thread_;  // owner thread only
+  std::atomic<bool> drain_requested_{false};  // set by Drain()
+  std::atomic<bool> drained_{false};          // set by the consumer thread, then notified
+  std::thread thread_;                        // owner thread only
 };
 
 }  // namespace tidewatch::ingest

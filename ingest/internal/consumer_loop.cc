@@ -74,7 +74,8 @@ Status ConsumerLoop::Subscribe(const std::vector<std::string>& topics) {
 void ConsumerLoop::RunOnce() {
   CheckSeriesGeneration();
   for (int i = 0; i < kMaxMessagesPerIteration; ++i) {
-    const int timeout_ms = i > 0 ? 0 : (blocked_ ? kBlockedPollMs : kIdlePollMs);
+    const bool waiting = blocked_ || (draining_ && !drained_);
+    const int timeout_ms = i > 0 ? 0 : (waiting ? kBlockedPollMs : kIdlePollMs);
     const KafkaMessage message(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
     if (!message) break;
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -84,17 +85,54 @@ void ConsumerLoop::RunOnce() {
     }
   }
   if (deps_.dead_letters != nullptr) deps_.dead_letters->Poll();
-  blocked_ = RetryBlocked();
+  // After the drain the rings get nothing more (the workers may be stopping).
+  if (!drained_) blocked_ = RetryBlocked();
   Advance();
   ApplyCommitRequests();
+  if (draining_ && !drained_) CheckDrained();
+}
+
+void ConsumerLoop::StartDrain() {
+  if (draining_ || consumer_closed_) return;
+  draining_ = true;
+  drain_deadline_ = Clock::now() + options_.drain_timeout;
+  PauseAssignment();
+}
+
+void ConsumerLoop::PauseAssignment() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (const rd_kafka_resp_err_t err = rd_kafka_assignment(consumer_.get(), &raw)) {
+    spdlog::warn("{}: draining: reading the assignment: {}", options_.name, rd_kafka_err2str(err));
+    return;
+  }
+  const PartitionList assignment(raw);
+  if (assignment->cnt == 0) return;
+  // Staging stops regardless (Handle); the pause only spares fetching what is dropped.
+  if (const rd_kafka_resp_err_t err =
+          rd_kafka_pause_partitions(consumer_.get(), assignment.get())) {
+    spdlog::warn("{}: draining: pausing the assignment: {}", options_.name, rd_kafka_err2str(err));
+  }
+}
+
+void ConsumerLoop::CheckDrained() {
+  const bool idle = std::all_of(pipelines_.begin(), pipelines_.end(),
+                                [](const auto& entry) { return entry.second->idle(); });
+  if (!idle && Clock::now() < drain_deadline_) return;
+  drained_ = true;
+  if (idle) {
+    spdlog::info("{}: drained", options_.name);
+  } else {
+    spdlog::warn("{}: drain timed out; the processed offsets stop where they are", options_.name);
+  }
 }
 
 void ConsumerLoop::Handle(const rd_kafka_message_t& m) {
   PartitionKeyInto(rd_kafka_topic_name(m.rkt), m.partition, key_scratch_);
   const auto it = pipelines_.find(key_scratch_);
   // Not (or no longer) assigned here: its owner consumes it, and nothing of it is ours
-  // to commit, so ignoring it loses nothing.
-  if (it == pipelines_.end()) return;
+  // to commit, so ignoring it loses nothing. Likewise while draining: an unstaged
+  // message is never in any processed offset, so it is consumed again after a restart.
+  if (it == pipelines_.end() || draining_) return;
   PartitionPipeline& pipeline = *it->second;
   // librdkafka may deliver again what it delivered just before a pause took effect;
   // that message is already in the pipeline.
@@ -165,6 +203,10 @@ void ConsumerLoop::LogRejected(const PartitionPipeline& pipeline, std::int64_t o
 
 void ConsumerLoop::Pause(PartitionPipeline& pipeline, bool pause) {
   if (pipeline.paused == pause || consumer_closed_) return;
+  if (!pause && draining_) {  // the whole assignment stays paused
+    pipeline.paused = false;
+    return;
+  }
   PartitionList list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), pipeline.topic().c_str(), pipeline.partition());
   rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer_.get(), list.get())
@@ -208,7 +250,7 @@ void ConsumerLoop::Advance() {
     progress.Advance(*deps_.tickets);
     return progress.in_flight() == 0;
   });
-  if (!moved.empty()) deps_.shared->SetProcessed(moved);
+  if (!moved.empty() && !drained_) deps_.shared->SetProcessed(moved);
   StoreOffsets(to_store);
 }
 
@@ -266,7 +308,7 @@ void ConsumerLoop::Drain(const std::vector<PartitionPipeline*>& pipelines,
   for (;;) {
     bool busy = false;
     for (PartitionPipeline* pipeline : pipelines) {
-      pipeline->Retry();
+      if (!drained_) pipeline->Retry();
       pipeline->Advance();
       busy = busy || !pipeline->idle();
     }
@@ -299,7 +341,7 @@ void ConsumerLoop::Finish(PartitionPipeline& pipeline, bool store_offset) {
   const std::string key = PartitionKey(pipeline.topic(), pipeline.partition());
   if (!closing_) {
     deps_.shared->ForgetProcessed(key);
-  } else if (processed) {
+  } else if (processed && !drained_) {
     deps_.shared->SetProcessed({{key, *processed}});  // kept for the shutdown snapshot
   }
   pipelines_.erase(key);  // destroys `pipeline`

@@ -94,8 +94,19 @@ class ConsumerLoop {
   // One iteration; returns within about 100 ms when nothing happens.
   void RunOnce();
 
-  // Drains (bounded by drain_timeout), stores final offsets if allowed, closes the
-  // consumer (leaving the group) and the dead-letter producer. The loop is done after.
+  // Starts draining: pauses every assigned partition (and any assigned later) and
+  // stages no more messages; RunOnce() goes on polling, serving rebalances, and waits
+  // for the work in flight, up to drain_timeout. Idempotent.
+  void StartDrain();
+  // Draining is over: everything in flight is processed, or drain_timeout passed. From
+  // then on nothing more is pushed into the rings and the processed offsets published
+  // through SourceShared no longer move (stragglers after a timeout are not counted).
+  bool drained() const { return drained_; }
+
+  // Drains (bounded by drain_timeout; not again after StartDrain()), stores final
+  // offsets if allowed, closes the consumer (leaving the group; librdkafka commits the
+  // stored offsets as it revokes the partitions) and the dead-letter producer. The loop
+  // is done after.
   void Close();
 
  private:
@@ -122,6 +133,10 @@ class ConsumerLoop {
                    const std::string& error);
 
   void Pause(PartitionPipeline& pipeline, bool pause);
+  // Pauses the whole current assignment (draining).
+  void PauseAssignment();
+  // Ends the drain once every pipeline is idle or the deadline has passed.
+  void CheckDrained();
   // Retries every blocked pipeline, resuming those that drained; true if any still waits.
   bool RetryBlocked();
   // Advances every pipeline and the orphaned progress; publishes moved offsets.
@@ -146,7 +161,10 @@ class ConsumerLoop {
   PendingMessage scratch_;                  // the message being staged, reused
   std::string key_scratch_;
   std::uint64_t series_generation_ = 0;
-  bool blocked_ = false;          // some pipeline waits: poll briefly
+  bool blocked_ = false;   // some pipeline waits: poll briefly
+  bool draining_ = false;  // StartDrain() was called: stage nothing more
+  bool drained_ = false;   // the drain is over: push nothing, publish no offsets
+  Clock::time_point drain_deadline_{};
   bool closing_ = false;          // Close() runs: keep processed offsets
   bool consumer_closed_ = false;  // rd_kafka_consumer_close() returned
   bool closed_ = false;

@@ -30,6 +30,7 @@ void ConsumerLoop::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       } else {
         assign_err = rd_kafka_assign(rk, partitions);
       }
+      if (draining_) PauseAssignment();  // new partitions too: nothing more is staged
       break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
       Revoke(PipelinesOf(*partitions), rd_kafka_assignment_lost(rk) != 0);
@@ -84,8 +85,10 @@ void ConsumerLoop::Revoke(const std::vector<PartitionPipeline*>& pipelines, bool
   // Offsets the daemon made durable meanwhile go out with the revocation (librdkafka
   // commits the stored offsets of removed partitions).
   if (!lost) ApplyCommitRequests();
-  const Clock::time_point deadline =
-      closing_ ? close_deadline_ : Clock::now() + options_.drain_timeout;
+  // After a drain whatever is still in flight is stuck (or the workers are gone).
+  const Clock::time_point deadline = closing_   ? close_deadline_
+                                     : drained_ ? Clock::now()
+                                                : Clock::now() + options_.drain_timeout;
   Drain(pipelines, deadline);
   for (PartitionPipeline* pipeline : pipelines) {
     spdlog::info("{}: revoked {}/{}{}", options_.name, pipeline->topic(), pipeline->partition(),
@@ -116,7 +119,8 @@ void ConsumerLoop::Close() {
   if (closed_ || !consumer_) return;
   closed_ = true;
   closing_ = true;
-  close_deadline_ = Clock::now() + options_.drain_timeout;
+  // A drain already waited: what it left in flight is stuck.
+  close_deadline_ = Clock::now() + (drained_ ? Clock::duration(0) : options_.drain_timeout);
   // Finish what is in flight first, so the revocation below finds it done.
   Drain(AllPipelines(), close_deadline_);
   Advance();

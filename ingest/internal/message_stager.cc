@@ -50,7 +50,8 @@ StageOutcome MessageStager::Stage(std::optional<std::string_view> value, std::in
   if (counts.bad_lines > 0) outcome.reasons |= Bit(RejectReason::kMalformed);
   if (counts.good_lines == 0 && counts.bad_lines == 0) {
     outcome.reasons |= Bit(RejectReason::kEmptyPayload);
-    outcome.error = "empty_payload: only blank or comment lines";
+    outcome.error = decoder_.is_json() ? "empty_payload: an empty JSON array"
+                                       : "empty_payload: only blank or comment lines";
     return outcome;
   }
   if (outcome.reasons != 0) ComposeError(outcome, counts);
@@ -69,7 +70,7 @@ void MessageStager::StageLine(const DecodedLine& line, std::int64_t message_ts_n
   if (line.ts_ns < lo || line.ts_ns > hi) {
     ++outcome.bad_lines;
     Reject(outcome, RejectReason::kTimestampOutOfRange, line.line_number,
-           "line " + std::to_string(line.line_number) +
+           decoder_.Where(line.line_number) +
                ": timestamp out of range: " + std::to_string(line.ts_ns) +
                " ns is more than 100 years from the message timestamp " +
                std::to_string(message_ts_ns) + " ns");
@@ -78,25 +79,21 @@ void MessageStager::StageLine(const DecodedLine& line, std::int64_t message_ts_n
   ++outcome.good_lines;
   const std::size_t first = points.size();
   std::uint32_t values = 0;
+  cache_.BeginLine(options_.database, line.measurement, line.tags);
   for (const DecodedField& field : line.fields) {
     if (field.is_string) {
       ++outcome.string_fields;
       continue;
     }
-    StatusOr<store::FieldId> field_id = rings_.FieldFor(line.measurement, field.key);
-    StatusOr<store::SeriesId> series =
-        field_id.ok()
-            ? cache_.Intern(store_, {options_.database, line.measurement, line.tags, field.key},
-                            field.type)
-            : StatusOr<store::SeriesId>(field_id.status());
-    if (!series.ok()) {
+    const StatusOr<ResolvedField> ids = cache_.Resolve(store_, rings_, field.key, field.type);
+    if (!ids.ok()) {
       ++outcome.points_refused;
       Reject(outcome, RejectReason::kStoreRefused, line.line_number,
-             "line " + std::to_string(line.line_number) + ", field \"" + std::string(field.key) +
-                 "\": " + series.status().message());
+             decoder_.Where(line.line_number) + ", field \"" + std::string(field.key) +
+                 "\": " + ids.status().message());
       continue;
     }
-    points.push_back({line.ts_ns, field.value, *series, *field_id, 0});
+    points.push_back({line.ts_ns, field.value, ids->series, ids->field, 0});
     ++values;
   }
   if (values > 0) points[first].record_values = values;
@@ -120,12 +117,13 @@ void MessageStager::ComposeError(StageOutcome& outcome, const DecodeCounts& coun
     out += RejectReasonName(static_cast<RejectReason>(r));
   }
   const std::size_t lines = outcome.good_lines + outcome.bad_lines;
-  out += ": " + std::to_string(outcome.bad_lines) + " of " + std::to_string(lines) + " lines bad";
+  out += ": " + std::to_string(outcome.bad_lines) + " of " + std::to_string(lines) +
+         (decoder_.is_json() ? " objects bad" : " lines bad");
   if (outcome.points_refused > 0) {
     out += ", " + std::to_string(outcome.points_refused) + " points refused";
   }
   // Ours and the decoder's, in line order.
-  for (const LineError& e : errors_) notes_.emplace_back(e.line_number, e.ToString());
+  for (const LineError& e : errors_) notes_.emplace_back(e.line_number, decoder_.Describe(e));
   std::stable_sort(notes_.begin(), notes_.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   const std::size_t described = notes_.size();

@@ -3,20 +3,24 @@
 //
 // Staging resolves everything that can fail or allocate before anything is pushed: the
 // payload is decoded, each line's timestamp checked against the message timestamp, each
-// field's ring found (FieldRings::FieldFor) and each point's series interned (through a
-// SeriesCache). The result is a list of plain values (StagedPoint) that owns nothing and
+// field's ring found and each point's series interned (FieldRings::FieldFor and
+// Store::Intern, through a SeriesCache that encodes a line's series part once). The result is a list of plain values (StagedPoint) that owns nothing and
 // points into nothing, so a source can keep it across loop iterations when the rings
 // are full.
 //
 // What is rejected, and how (RejectReason in ingest/dead_letter.h):
 //   NULL value (tombstone)                     kTombstone, nothing decoded
 //   longer than max_message_bytes              kOversized, nothing decoded
-//   zero bytes, or only blank/comment lines    kEmptyPayload
+//   zero bytes, only blank/comment lines, or an empty JSON array
+//                                              kEmptyPayload
 //   a line the decoder refuses                 kMalformed, that line skipped
+//   (JSON: a bad object, that object skipped; a payload that is not valid JSON,
+//   nothing decoded)
 //   a line more than 100 years (365.25-day) from the message timestamp
 //                                              kTimestampOutOfRange, that line skipped
 //   a field the rings or the store refuse      kStoreRefused, that point skipped
-// Good lines of a partly bad message are staged as usual.
+// Good lines of a partly bad message are staged as usual. For JSON a "line" is an object
+// of the payload: the error texts say "object N" (0-based, as the decoder's reasons do).
 //
 // Thread safety: not thread-safe; one per consumer thread. The store and rings are used
 // through their thread-safe interfaces.

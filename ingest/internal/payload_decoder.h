@@ -3,20 +3,26 @@
 // std::visit; each decoder's Decode() is a template over the line callback, so the
 // per-line path has no virtual or indirect call.
 //
-// Formats: "line" (InfluxDB line protocol, ingest/line_protocol.h). "json"
-// (ingest/json_decoder.h) has the same Decode() signature and output types; wiring it is
-// adding JsonDecoder to the variant and a branch to Create().
+// Formats: "line" (InfluxDB line protocol, ingest/line_protocol.h) and "json"
+// (ingest/json_decoder.h), which share the Decode() signature and output types. They
+// differ in what a "line" is (a line of text; an object of the payload, numbered from
+// 1 in DecodedLine::line_number, from 0 in JSON's own reasons) and so in how errors
+// are worded: Where() and Describe() word them for the format.
 //
 // Thread safety: like the decoders it holds: one per consumer thread.
 #ifndef TIDEWATCH_INGEST_INTERNAL_PAYLOAD_DECODER_H_
 #define TIDEWATCH_INGEST_INTERNAL_PAYLOAD_DECODER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "ingest/json_decoder.h"
 #include "ingest/line_protocol.h"
 #include "store/status.h"
 
@@ -24,18 +30,20 @@ namespace tidewatch::ingest::internal {
 
 class PayloadDecoder {
  public:
-  // A decoder for `format` ("line"); `precision` is the line protocol's unit of
-  // timestamps ("n" or "ns", "u" or "us", "ms", "s", "m", "h"; "" means ns). Errors
-  // (kInvalidArgument): "format json: not available yet"; an unknown format; an unknown
-  // precision.
-  static StatusOr<PayloadDecoder> Create(std::string_view format, std::string_view precision);
+  // A decoder for `format`: "line", whose timestamps are in `precision` ("n" or "ns",
+  // "u" or "us", "ms", "s", "m", "h"; "" means ns), or "json", mapped by `json`
+  // (precision is then unused, but must still be valid). Errors (kInvalidArgument): an
+  // unknown format; an unknown precision; "format json: requires a json mapping" when
+  // `json` is nullopt; "json: <what>" for a mapping JsonDecoder::Create() refuses.
+  static StatusOr<PayloadDecoder> Create(std::string_view format, std::string_view precision,
+                                         const std::optional<JsonMapping>& json);
 
   PayloadDecoder(PayloadDecoder&&) = default;
   PayloadDecoder(const PayloadDecoder&) = delete;
   PayloadDecoder& operator=(const PayloadDecoder&) = delete;
 
   // Decodes `payload` with the chosen decoder; same contract as
-  // LineProtocolDecoder::Decode().
+  // LineProtocolDecoder::Decode() and JsonDecoder::Decode().
   template <class OnLine>
   DecodeCounts Decode(std::string_view payload, std::int64_t default_ts_ns, OnLine&& on_line,
                       std::vector<LineError>& errors) {
@@ -44,8 +52,22 @@ class PayloadDecoder {
         decoder_);
   }
 
+  // Names the unit of a payload that DecodedLine::line_number `n` denotes, for error
+  // texts: "line 3" for line protocol, "object 2" (0-based, as JSON's reasons count) for
+  // JSON.
+  std::string Where(std::size_t line_number) const;
+
+  // One decoder error as text for the dead-letter header and the log: LineError's own
+  // ToString() for line protocol; for JSON the reason (which names the object) and the
+  // excerpt, "object 1: missing timestamp \"time\" in '{\"temp\": 1}'".
+  std::string Describe(const LineError& error) const;
+
+  // True for format "json": a "line" is then an object, and a payload without points an
+  // empty array.
+  bool is_json() const { return std::holds_alternative<JsonDecoder>(decoder_); }
+
  private:
-  using Variant = std::variant<LineProtocolDecoder>;
+  using Variant = std::variant<LineProtocolDecoder, JsonDecoder>;
   explicit PayloadDecoder(Variant decoder) : decoder_(std::move(decoder)) {}
 
   Variant decoder_;

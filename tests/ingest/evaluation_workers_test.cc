@@ -62,7 +62,8 @@ TEST(EvaluationWorkersTest, TicketsCompleteOnlyAfterPointsAreStored) {
     if (const std::optional<std::int64_t> committable = progress.Advance(table)) {
       // Everything before the committable offset must be readable in the store.
       store::SeriesSnapshot snapshot;
-      ASSERT_TRUE(db.windows().Read(series[kPointsPerMessage - 1], *committable - 1, *committable, snapshot));
+      ASSERT_TRUE(db.windows().Read(series[kPointsPerMessage - 1], *committable - 1, *committable,
+                                    snapshot));
       ASSERT_GT(snapshot.sealed.size() + snapshot.head_count, 0u) << "offset " << *committable - 1;
     }
   }
@@ -74,9 +75,45 @@ TEST(EvaluationWorkersTest, TicketsCompleteOnlyAfterPointsAreStored) {
   workers.Stop();
   EXPECT_EQ(progress.committable(), kMessages);
   EXPECT_EQ(db.windows().point_count(), static_cast<std::uint64_t>(kMessages * kPointsPerMessage));
-  EXPECT_EQ(workers.stats().points_stored, static_cast<std::uint64_t>(kMessages * kPointsPerMessage));
+  EXPECT_EQ(workers.stats().points_stored,
+            static_cast<std::uint64_t>(kMessages * kPointsPerMessage));
   EXPECT_EQ(seen_by_hook.load(), static_cast<std::uint64_t>(kMessages * kPointsPerMessage));
   EXPECT_EQ(table.in_use(), 0u);
+}
+
+// Points trickling in a few at a time (the workers back off between them) are all
+// stored, and Stop() right after the last push still stores every point: the statistics
+// of both workers add up.
+TEST(EvaluationWorkersTest, TrickleIsStoredAndStopDrainsEverything) {
+  store::Store db;
+  store::FieldRings rings(store::FieldRingsOptions{});
+  TicketTable table(1, 1024);
+  EvaluationWorkers workers(rings, db, {nullptr, &table}, 2);
+  const store::SeriesId series = *db.Intern({"db", "m", {}, "v"}, store::FieldType::kFloat);
+  const store::FieldId field = *rings.FieldFor("m", "v");
+  store::RecordWriter writer(rings);
+  constexpr std::int64_t kTrickle = 200;
+  for (std::int64_t ts = 0; ts < kTrickle; ++ts) {
+    writer.BeginRecord(ts, 1, 0);
+    ASSERT_TRUE(writer.Push(field, series, 1.0));
+    if (ts % 10 == 9) {  // let the workers catch up now and then
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (workers.stats().points_stored < static_cast<std::uint64_t>(ts + 1)) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+        std::this_thread::yield();
+      }
+    }
+  }
+  constexpr std::int64_t kBurst = 5000;  // below the ring capacity: no push fails
+  for (std::int64_t ts = kTrickle; ts < kTrickle + kBurst; ++ts) {
+    writer.BeginRecord(ts, 1, 0);
+    ASSERT_TRUE(writer.Push(field, series, 2.0));
+  }
+  workers.Stop();
+  EXPECT_EQ(workers.stats().points_stored, static_cast<std::uint64_t>(kTrickle + kBurst));
+  EXPECT_EQ(workers.stats().points_refused, 0u);
+  EXPECT_EQ(db.windows().point_count(), static_cast<std::uint64_t>(kTrickle + kBurst));
+  EXPECT_GE(workers.stats().batches, 1u);
 }
 
 }  // namespace

@@ -15,68 +15,37 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "ingest/evaluation_workers.h"
-#include "ingest/internal/rdkafka_handles.h"
 #include "ingest/internal/series_cache.h"
+#include "tests/ingest/kafka_test_util.h"
 
 namespace tidewatch::ingest {
 namespace {
 
 using namespace std::chrono_literals;
-using internal::KafkaHandle;
-using internal::KafkaMessage;
-using internal::PartitionList;
+using test::CommittedReader;
+using test::Ends;
+using test::NowNs;
+using test::Pipeline;
+using test::Producer;
+using test::ReadTopic;
+using test::Record;
+using test::WaitFor;
 
 // Kafka protocol API keys for rd_kafka_mock_push_request_errors (not in the headers).
 constexpr std::int16_t kApiProduce = 0;
 constexpr std::int16_t kApiFetch = 1;
 constexpr std::int16_t kApiOffsetCommit = 8;
 
-constexpr auto kTimeout = 60s;  // bound on every wait; the happy path takes a few seconds
-
-// Polls `pred` every 10 ms until it holds or `timeout` passes; its final value.
-template <class Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = kTimeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
-std::int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-void SetOrDie(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
-  const Status s = internal::SetProperty(conf, key, value);
-  ASSERT_TRUE(s.ok()) << s.ToString();
-}
-
-KafkaHandle NewClientOrDie(rd_kafka_type_t type, internal::KafkaConf conf) {
-  StatusOr<KafkaHandle> client = internal::NewClient(type, std::move(conf));
-  EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return client.ok() ? std::move(*client) : KafkaHandle();
-}
-
 // A mock cluster with one broker (librdkafka's, in process, on 127.0.0.1) and a
 // producer on it; the producer's handle owns the cluster.
 class MockKafka {
  public:
-  MockKafka() {
-    internal::KafkaConf conf = internal::NewConf();
-    SetOrDie(conf.get(), "test.mock.num.brokers", "1");
-    SetOrDie(conf.get(), "linger.ms", "0");
-    producer_ = NewClientOrDie(RD_KAFKA_PRODUCER, std::move(conf));
-    cluster_ = rd_kafka_handle_mock_cluster(producer_.get());
-    brokers_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-  }
+  MockKafka()
+      : producer_({{"test.mock.num.brokers", "1"}, {"linger.ms", "0"}}),
+        cluster_(rd_kafka_handle_mock_cluster(producer_.get())),
+        brokers_(rd_kafka_mock_cluster_bootstraps(cluster_)) {}
 
   void CreateTopic(const std::string& topic, int partitions) {
     ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1),
@@ -85,122 +54,19 @@ class MockKafka {
 
   void Produce(const std::string& topic, std::int32_t partition,
                std::optional<std::string_view> key, std::optional<std::string_view> value) {
-    std::array<rd_kafka_vu_t, 5> vus{};
-    std::size_t n = 0;
-    vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vus[n++].u.cstr = topic.c_str();
-    vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
-    vus[n++].u.i32 = partition;
-    vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
-    if (key) {
-      vus[n].vtype = RD_KAFKA_VTYPE_KEY;
-      vus[n++].u.mem = {const_cast<char*>(key->data()), key->size()};
-    }
-    vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-    vus[n++].u.mem = {value ? const_cast<char*>(value->empty() ? "" : value->data()) : nullptr,
-                      value ? value->size() : 0};
-    const internal::KafkaError error(rd_kafka_produceva(producer_.get(), vus.data(), n));
-    ASSERT_FALSE(error) << rd_kafka_error_string(error.get());
+    producer_.Send(topic, partition, key, value);
   }
 
-  void Flush() { ASSERT_EQ(rd_kafka_flush(producer_.get(), 30'000), RD_KAFKA_RESP_ERR_NO_ERROR); }
+  void Flush() { producer_.Flush(); }
 
   rd_kafka_mock_cluster_t* cluster() { return cluster_; }
   const std::string& brokers() const { return brokers_; }
 
  private:
-  KafkaHandle producer_;
+  Producer producer_;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   std::string brokers_;
 };
-
-// A group-less consumer that reads a topic from the beginning.
-struct Record {
-  std::int32_t partition = 0;
-  std::int64_t offset = 0;
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::map<std::string, std::string> headers;
-};
-
-std::vector<Record> ReadTopic(const std::string& brokers, const std::string& topic, int partitions,
-                              std::size_t expected) {
-  internal::KafkaConf conf = internal::NewConf();
-  SetOrDie(conf.get(), "bootstrap.servers", brokers);
-  SetOrDie(conf.get(), "group.id", "reader-" + topic);
-  SetOrDie(conf.get(), "enable.auto.commit", "false");
-  KafkaHandle consumer = NewClientOrDie(RD_KAFKA_CONSUMER, std::move(conf));
-  rd_kafka_poll_set_consumer(consumer.get());
-  PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-  for (int p = 0; p < partitions; ++p) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-  }
-  EXPECT_EQ(rd_kafka_assign(consumer.get(), list.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
-  std::vector<Record> out;
-  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
-  while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
-    const KafkaMessage m(rd_kafka_consumer_poll(consumer.get(), 100));
-    if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    Record r{m->partition, m->offset, std::nullopt, std::nullopt, {}};
-    if (m->key != nullptr) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload != nullptr) r.value.emplace(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name = nullptr;
-      const void* value = nullptr;
-      std::size_t size = 0;
-      for (std::size_t i = 0;
-           rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++i) {
-        r.headers[name] = std::string(static_cast<const char*>(value), size);
-      }
-    }
-    out.push_back(std::move(r));
-  }
-  rd_kafka_consumer_close(consumer.get());
-  return out;
-}
-
-// Reads a group's committed offsets without joining the group.
-class CommittedReader {
- public:
-  CommittedReader(const std::string& brokers, const std::string& group) {
-    internal::KafkaConf conf = internal::NewConf();
-    SetOrDie(conf.get(), "bootstrap.servers", brokers);
-    SetOrDie(conf.get(), "group.id", group);
-    SetOrDie(conf.get(), "enable.auto.commit", "false");
-    consumer_ = NewClientOrDie(RD_KAFKA_CONSUMER, std::move(conf));
-  }
-  ~CommittedReader() { rd_kafka_consumer_close(consumer_.get()); }
-
-  // "topic/partition" -> committed offset, RD_KAFKA_OFFSET_INVALID (-1001) if none; empty
-  // if the request failed.
-  store::SnapshotOffsets Read(const std::string& topic, int partitions) {
-    PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-    for (int p = 0; p < partitions; ++p)
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
-    if (rd_kafka_committed(consumer_.get(), list.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return {};
-    store::SnapshotOffsets out;
-    for (int i = 0; i < list->cnt; ++i) {
-      out[internal::PartitionKey(topic, list->elems[i].partition)] = list->elems[i].offset;
-    }
-    return out;
-  }
-
- private:
-  KafkaHandle consumer_;
-};
-
-store::SnapshotOffsets Ends(const std::string& topic, const std::vector<std::int64_t>& ends) {
-  store::SnapshotOffsets out;
-  for (std::size_t p = 0; p < ends.size(); ++p) {
-    out[internal::PartitionKey(topic, static_cast<std::int32_t>(p))] = ends[p];
-  }
-  return out;
-}
 
 // Lines of message `m`: each has two fields (a float and an integer), so 2 points, and
 // a timestamp unique per (series, line) so that no point overwrites another.
@@ -229,50 +95,6 @@ KafkaSourceConfig MockConfig(const MockKafka& kafka, const std::string& group,
   config.drain_timeout_ms = 1s;
   return config;
 }
-
-// Store, rings, workers and sources wired as the daemon wires them.
-class Harness {
- public:
-  explicit Harness(store::FieldRingsOptions rings = {}, store::StoreOptions store = {})
-      : store_(std::move(store)), rings_(std::move(rings)) {}
-  ~Harness() {
-    for (auto& source : sources_) source->Stop();
-    if (workers_) workers_->Stop();
-  }
-
-  KafkaSource& Add(KafkaSourceConfig config) {
-    StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Create(
-        std::move(config), store_, rings_, static_cast<std::uint32_t>(sources_.size() + 1));
-    EXPECT_TRUE(source.ok()) << source.status().ToString();
-    sources_.push_back(std::move(*source));
-    return *sources_.back();
-  }
-
-  void StartWorkers() {
-    std::vector<TicketTable*> tables = {nullptr};
-    for (auto& source : sources_) tables.push_back(&source->tickets());
-    workers_.emplace(rings_, store_, std::move(tables), 2);
-  }
-
-  // Every source's processed offsets, merged (a partition is processed by one at a time).
-  store::SnapshotOffsets Processed() const {
-    store::SnapshotOffsets out;
-    for (const auto& source : sources_) {
-      for (const auto& [key, offset] : source->ProcessedOffsets())
-        out[key] = std::max(out[key], offset);
-    }
-    return out;
-  }
-
-  std::uint64_t points() const { return store_.windows().point_count(); }
-  store::Store& store() { return store_; }
-
- private:
-  store::Store store_;
-  store::FieldRings rings_;
-  std::vector<std::unique_ptr<KafkaSource>> sources_;
-  std::optional<EvaluationWorkers> workers_;  // after sources_: destroyed first
-};
 
 // Produces `messages` messages of `lines` lines round-robin over `partitions`; returns
 // each partition's end offset.
@@ -305,7 +127,23 @@ TEST(KafkaSourceConfigTest, RejectsBadConfigurationAtConstruction) {
 
   KafkaSourceConfig c = good;
   c.format = "json";
-  EXPECT_EQ(error_of(c), "INVALID_ARGUMENT: format json: not available yet");
+  EXPECT_EQ(error_of(c), "INVALID_ARGUMENT: format json: requires a json mapping ([kafka.json])");
+  c.json = JsonMapping{};
+  EXPECT_EQ(error_of(c), "OK");
+  c.json->tag_keys = {"site", "a..b"};
+  EXPECT_EQ(error_of(c).rfind("INVALID_ARGUMENT: json: ", 0), 0u) << error_of(c);
+  EXPECT_NE(error_of(c).find("a..b"), std::string::npos) << error_of(c);
+  c.json = JsonMapping{};
+  c.json->measurement = "";
+  EXPECT_EQ(error_of(c).rfind("INVALID_ARGUMENT: json: ", 0), 0u) << error_of(c);
+  c.json = JsonMapping{};
+  c.precision = "d";  // unused by json, still checked
+  EXPECT_EQ(error_of(c),
+            "INVALID_ARGUMENT: unknown precision 'd' (expected n, ns, u, us, ms, s, m or h)");
+  c = good;
+  c.json = JsonMapping{};
+  c.json->tag_keys = {"a..b"};  // ignored for line
+  EXPECT_EQ(error_of(c), "OK");
   c.format = "avro";
   EXPECT_EQ(error_of(c), "INVALID_ARGUMENT: unknown format 'avro' (expected \"line\" or \"json\")");
   c = good;
@@ -350,32 +188,77 @@ TEST(KafkaSourceConfigTest, RejectsBadConfigurationAtConstruction) {
 
 TEST(SeriesCacheTest, CachesIdsAndKeepsTypeConflictsVisible) {
   store::Store store;
+  store::FieldRings rings{store::FieldRingsOptions{}};
   internal::SeriesCache cache(2);
   const std::array<store::TagView, 1> tags = {{{"host", "a"}}};
-  const store::SeriesKeyView key{"db", "cpu", tags, "usage"};
-  const StatusOr<store::SeriesId> id = cache.Intern(store, key, store::FieldType::kFloat);
+  cache.BeginLine("db", "cpu", tags);
+  const StatusOr<internal::ResolvedField> id =
+      cache.Resolve(store, rings, "usage", store::FieldType::kFloat);
   ASSERT_TRUE(id.ok());
-  EXPECT_EQ(*cache.Intern(store, key, store::FieldType::kFloat), *id);
+  EXPECT_EQ(id->series, *store.Intern({"db", "cpu", tags, "usage"}, store::FieldType::kFloat));
+  EXPECT_EQ(id->field, *rings.FieldFor("cpu", "usage"));
+  cache.BeginLine("db", "cpu", tags);
+  EXPECT_EQ(cache.Resolve(store, rings, "usage", store::FieldType::kFloat)->series, id->series);
   EXPECT_EQ(cache.size(), 1u);
   // Another type is not answered from the cache: the store reports the conflict.
-  EXPECT_EQ(cache.Intern(store, key, store::FieldType::kInteger).status().code(),
+  EXPECT_EQ(cache.Resolve(store, rings, "usage", store::FieldType::kInteger).status().code(),
             StatusCode::kInvalidArgument);
-  // Bounded: a third key clears the cache first.
-  const store::SeriesKeyView k2{"db", "cpu", tags, "idle"};
-  const store::SeriesKeyView k3{"db", "cpu", {}, "idle"};
-  ASSERT_TRUE(cache.Intern(store, k2, store::FieldType::kFloat).ok());
-  ASSERT_TRUE(cache.Intern(store, k3, store::FieldType::kFloat).ok());
+  // Bounded: a third series clears the cache first.
+  ASSERT_TRUE(cache.Resolve(store, rings, "idle", store::FieldType::kFloat).ok());
+  EXPECT_EQ(cache.size(), 2u);
+  cache.BeginLine("db", "cpu", {});
+  const StatusOr<internal::ResolvedField> untagged =
+      cache.Resolve(store, rings, "idle", store::FieldType::kFloat);
+  ASSERT_TRUE(untagged.ok());
+  EXPECT_NE(untagged->series, id->series);
   EXPECT_EQ(cache.size(), 1u);
   cache.Clear();
   EXPECT_EQ(cache.size(), 0u);
-  EXPECT_EQ(*cache.Intern(store, key, store::FieldType::kFloat), *id);
+  cache.BeginLine("db", "cpu", tags);
+  EXPECT_EQ(cache.Resolve(store, rings, "usage", store::FieldType::kFloat)->series, id->series);
+}
+
+// Series parts that differ only in where a name ends never share an entry, and a line
+// wider than the in-order scan (indexed) resolves every field to its own series, in any
+// order.
+TEST(SeriesCacheTest, KeepsSeriesApartAndResolvesWideLines) {
+  store::Store store;
+  store::FieldRings rings{store::FieldRingsOptions{}};
+  internal::SeriesCache cache;
+  const std::array<store::TagView, 1> ab = {{{"a", "bc"}}};
+  const std::array<store::TagView, 1> a_b = {{{"ab", "c"}}};
+  cache.BeginLine("db", "m", ab);
+  const store::SeriesId first = cache.Resolve(store, rings, "v", store::FieldType::kFloat)->series;
+  cache.BeginLine("db", "m", a_b);
+  EXPECT_NE(cache.Resolve(store, rings, "v", store::FieldType::kFloat)->series, first);
+
+  constexpr int kFields = 100;
+  std::vector<std::string> names;
+  for (int f = 0; f < kFields; ++f) names.push_back("f" + std::to_string(f));
+  std::vector<store::SeriesId> ids;
+  cache.BeginLine("db", "wide", {});
+  for (const std::string& name : names) {
+    ids.push_back(cache.Resolve(store, rings, name, store::FieldType::kFloat)->series);
+  }
+  const std::size_t interned = store.index().series_count();
+  // Reversed: the in-order guess misses every time; the index answers.
+  cache.BeginLine("db", "wide", {});
+  for (int f = kFields - 1; f >= 0; --f) {
+    const StatusOr<internal::ResolvedField> id =
+        cache.Resolve(store, rings, names[static_cast<std::size_t>(f)], store::FieldType::kFloat);
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(id->series, ids[static_cast<std::size_t>(f)]) << names[static_cast<std::size_t>(f)];
+    EXPECT_EQ(id->field, *rings.FieldFor("wide", names[static_cast<std::size_t>(f)]));
+  }
+  EXPECT_EQ(store.index().series_count(), interned);
+  EXPECT_EQ(cache.size(), 2u + kFields);
 }
 
 TEST(KafkaSourceTest, StoresEveryPointAndCommitsOnlyOffsetsHandedBack) {
   MockKafka kafka;
   kafka.CreateTopic("metrics", 3);
   const std::vector<std::int64_t> ends = ProduceLines(kafka, "metrics", 3, 30, 3, NowNs());
-  Harness h;
+  Pipeline h;
   KafkaSource& source = h.Add(MockConfig(kafka, "snapshots", {"metrics"}));
   h.StartWorkers();
   ASSERT_TRUE(source.Start().ok());
@@ -415,7 +298,7 @@ TEST(KafkaSourceTest, CommitsProcessedOffsetsItselfWithoutSnapshotsAndFollowsReg
   const std::vector<std::int64_t> a = ProduceLines(kafka, "plant.a", 2, 10, 2, ts);
   const std::vector<std::int64_t> b = ProduceLines(kafka, "plant.b", 1, 5, 2, ts + 1'000'000'000);
   ProduceLines(kafka, "other", 1, 5, 2, ts);
-  Harness h;
+  Pipeline h;
   KafkaSourceConfig config = MockConfig(kafka, "no-snapshots", {"^plant\\..*"});
   config.commit_without_snapshot = true;
   KafkaSource& source = h.Add(config);
@@ -435,7 +318,7 @@ TEST(KafkaSourceTest, StartOffsetsFromASnapshotWinOverTheCommittedOnes) {
   MockKafka kafka;
   kafka.CreateTopic("restored", 1);
   const std::vector<std::int64_t> ends = ProduceLines(kafka, "restored", 1, 10, 1, NowNs());
-  Harness h;
+  Pipeline h;
   KafkaSource& source = h.Add(MockConfig(kafka, "restart", {"restored"}));
   source.SetStartOffsets({{"restored/0", 6}, {"gone/0", 3}});
   h.StartWorkers();
@@ -451,7 +334,7 @@ TEST(KafkaSourceTest, FullRingsPauseThePartitionAndLoseNothing) {
   const std::vector<std::int64_t> ends = ProduceLines(kafka, "burst", 2, 40, 5, NowNs());
   store::FieldRingsOptions tiny;
   tiny.defaults.capacity = 4;
-  Harness h(tiny);
+  Pipeline h(tiny);
   KafkaSource& source = h.Add(MockConfig(kafka, "burst", {"burst"}));
   ASSERT_TRUE(source.Start().ok());
   // No workers yet: the rings fill and both partitions pause, while the consumer keeps
@@ -472,7 +355,7 @@ TEST(KafkaSourceTest, FullTicketTablePausesUntilMessagesComplete) {
   MockKafka kafka;
   kafka.CreateTopic("tickets", 1);
   const std::vector<std::int64_t> ends = ProduceLines(kafka, "tickets", 1, 20, 1, NowNs());
-  Harness h;
+  Pipeline h;
   KafkaSourceConfig config = MockConfig(kafka, "tickets", {"tickets"});
   config.ticket_capacity = 2;
   KafkaSource& source = h.Add(config);
@@ -522,7 +405,7 @@ TEST(KafkaSourceTest, PoisonMessagesAreDeadLetteredWithReasonAndOrigin) {
   }
   kafka.Flush();
 
-  Harness h;
+  Pipeline h;
   KafkaSourceConfig config = MockConfig(kafka, "poison", {"in"});
   config.dead_letter_topic = "dlq";
   config.max_message_bytes = 256;
@@ -566,6 +449,140 @@ TEST(KafkaSourceTest, PoisonMessagesAreDeadLetteredWithReasonAndOrigin) {
   EXPECT_EQ(stats.dead_letters.failed, 0u);
 }
 
+KafkaSourceConfig JsonConfig(const MockKafka& kafka, const std::string& group,
+                             std::vector<std::string> topics) {
+  KafkaSourceConfig config = MockConfig(kafka, group, std::move(topics));
+  config.format = "json";
+  config.json = JsonMapping{};
+  config.json->measurement = "plant";
+  config.json->tag_keys = {"site", "sensor.id"};
+  return config;
+}
+
+// {"time": ms, "site": ..., "sensor": {"id": ...}, "temp": ..., "running": ...}
+std::string JsonObject(std::int64_t ms, const std::string& site, const std::string& sensor,
+                       const std::string& temp, bool running) {
+  return "{\"time\": " + std::to_string(ms) + ", \"site\": \"" + site +
+         "\", \"sensor\": {\"id\": \"" + sensor + "\"}, \"temp\": " + temp +
+         ", \"running\": " + (running ? "true" : "false") + ", \"status\": \"ok\"}";
+}
+
+TEST(KafkaSourceJsonTest, ObjectsAndArraysAreStoredAsPoints) {
+  MockKafka kafka;
+  kafka.CreateTopic("json", 2);
+  const std::int64_t ms = NowNs() / 1'000'000;
+  const std::string t = std::to_string(ms);
+  kafka.Produce("json", 0, "a", JsonObject(ms, "north", "s-1", "21.5", true));
+  kafka.Produce("json", 1, "b",
+                "[" + JsonObject(ms, "south", "s-2", "19", false) + ",\n " +
+                    JsonObject(ms + 1, "south", "s-2", "19.25", true) + "]");
+  // A payload escape, a nested object no key leads into, a null tag: all as documented.
+  kafka.Produce("json", 0, "c",
+                "{\"time\": " + t +
+                    ", \"site\": \"n\\u00f6rth\", \"sensor\": null, \"extra\": "
+                    "{\"x\": [1, 2]}, \"temp\": -1e2}");
+  kafka.Flush();
+
+  Pipeline h;
+  KafkaSource& source = h.Add(JsonConfig(kafka, "json", {"json"}));
+  h.StartWorkers();
+  ASSERT_TRUE(source.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return h.Processed() == Ends("json", {2, 1}); }));
+  EXPECT_EQ(test::DumpStore(h.store()), "kafka plant,sensor.id=s-1,site=north running:2 " + t +
+                                            "000000=1\n"
+                                            "kafka plant,sensor.id=s-1,site=north temp:0 " +
+                                            t +
+                                            "000000=21.5\n"
+                                            "kafka plant,sensor.id=s-2,site=south running:2 " +
+                                            t + "000000=0 " + std::to_string(ms + 1) +
+                                            "000000=1\n"
+                                            "kafka plant,sensor.id=s-2,site=south temp:0 " +
+                                            t + "000000=19 " + std::to_string(ms + 1) +
+                                            "000000=19.25\n"
+                                            "kafka plant,site=n\xc3\xb6rth temp:0 " +
+                                            t + "000000=-100\n");
+  const KafkaSourceStats stats = source.stats();
+  EXPECT_EQ(stats.messages, 3u);
+  EXPECT_EQ(stats.points, 7u);
+  EXPECT_EQ(stats.string_fields, 0u);  // automatic fields skip strings
+  EXPECT_EQ(stats.messages_rejected, 0u);
+}
+
+// The JSON twin of PoisonMessagesAreDeadLetteredWithReasonAndOrigin: a partly bad
+// message stores its good objects and is dead-lettered whole with every bad one named,
+// as a partly bad line protocol batch is.
+TEST(KafkaSourceJsonTest, BadObjectsAreDeadLetteredAndTheGoodOnesAroundThemStored) {
+  MockKafka kafka;
+  kafka.CreateTopic("jin", 1);
+  kafka.CreateTopic("jdlq", 1);
+  const std::int64_t ms = NowNs() / 1'000'000;
+  struct Case {
+    std::string value;
+    std::string error;  // expected prefix of tidewatch-error; empty: not rejected
+  };
+  const std::vector<Case> cases = {
+      {JsonObject(ms, "a", "s-1", "1", true), ""},
+      {"[" + JsonObject(ms, "b", "s-1", "2", true) + ", {\"site\": \"x\", \"temp\": 9}, " +
+           JsonObject(ms, "c", "s-1", "3", false) + "]",
+       "malformed: 1 of 3 objects bad: object 1: missing timestamp \"time\" in "
+       "'{\"site\": \"x\", \"temp\": 9}'"},
+      {"[" + JsonObject(ms, "d", "s-1", "4", true) + ", 17, {\"time\": " + std::to_string(ms) +
+           ", \"temp\": [1]}]",
+       "malformed: 2 of 3 objects bad: object 1: not an object but a number in '17'; "
+       "object 2: no fields: no member is a number or a boolean in '{\"time\": "},
+      {"{\"time\": " + std::to_string(ms) + ", \"temp\": 1,",
+       "malformed: 1 of 1 objects bad: invalid JSON at byte 34: expected a string key in "
+       "'{\"time\": "},
+      {"[]", "empty_payload: an empty JSON array"},
+      {"   ", "malformed: 1 of 1 objects bad: empty payload"},
+      {"{\"time\": " + std::to_string(ms) +
+           ", \"site\": \"a\", \"sensor\": {\"id\": \"s-1\"}, "
+           "\"temp\": true}",
+       "store_refused: 0 of 1 objects bad, 1 points refused: object 0, field \"temp\": field "
+       "type conflict"},
+      {JsonObject(ms + 1, "e", "s-1", "5", true), ""},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    kafka.Produce("jin", 0, "key-" + std::to_string(i), cases[i].value);
+  }
+  kafka.Flush();
+
+  Pipeline h;
+  KafkaSourceConfig config = JsonConfig(kafka, "jpoison", {"jin"});
+  config.dead_letter_topic = "jdlq";
+  KafkaSource& source = h.Add(config);
+  h.StartWorkers();
+  ASSERT_TRUE(source.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return h.Processed() == store::SnapshotOffsets{{"jin/0", 8}}; }));
+  // a, b and c around the bad object, d before the bad ones, e; 2 fields each.
+  EXPECT_EQ(h.points(), 5u * 2);
+
+  std::vector<std::pair<std::int64_t, const Case*>> rejected;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    if (!cases[i].error.empty()) rejected.emplace_back(static_cast<std::int64_t>(i), &cases[i]);
+  }
+  const std::vector<Record> letters = ReadTopic(kafka.brokers(), "jdlq", 1, rejected.size());
+  ASSERT_EQ(letters.size(), rejected.size());
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    const auto& [offset, c] = rejected[i];
+    SCOPED_TRACE("offset " + std::to_string(offset));
+    EXPECT_EQ(letters[i].key, "key-" + std::to_string(offset));
+    EXPECT_EQ(letters[i].value, c->value);
+    EXPECT_EQ(letters[i].headers.at("tidewatch-source-offset"), std::to_string(offset));
+    EXPECT_EQ(letters[i].headers.at("tidewatch-error").substr(0, c->error.size()), c->error)
+        << letters[i].headers.at("tidewatch-error");
+  }
+  const KafkaSourceStats stats = source.stats();
+  RejectCounts expected{};
+  expected[static_cast<std::size_t>(RejectReason::kEmptyPayload)] = 1;
+  expected[static_cast<std::size_t>(RejectReason::kMalformed)] = 4;
+  expected[static_cast<std::size_t>(RejectReason::kStoreRefused)] = 1;
+  EXPECT_EQ(stats.rejected, (std::map<std::string, RejectCounts>{{"jin", expected}}));
+  EXPECT_EQ(stats.bad_lines, 5u);
+  EXPECT_EQ(stats.points_refused, 1u);
+  EXPECT_EQ(stats.dead_letters.delivered, rejected.size());
+}
+
 TEST(KafkaSourceTest, SeriesLimitRefusalsAreCountedAndDeadLettered) {
   MockKafka kafka;
   kafka.CreateTopic("many", 1);
@@ -576,7 +593,7 @@ TEST(KafkaSourceTest, SeriesLimitRefusalsAreCountedAndDeadLettered) {
   kafka.Flush();
   store::StoreOptions limited;
   limited.index.max_series_per_db = 2;
-  Harness h({}, limited);
+  Pipeline h({}, limited);
   KafkaSourceConfig config = MockConfig(kafka, "many", {"many"});
   config.dead_letter_topic = "many-dlq";
   KafkaSource& source = h.Add(config);
@@ -610,7 +627,7 @@ TEST(KafkaSourceTest, FullDeadLetterQueuePausesAndKeepsOrder) {
       RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS};
   rd_kafka_mock_push_request_errors_array(kafka.cluster(), kApiProduce, errors.size(),
                                           errors.data());
-  Harness h;
+  Pipeline h;
   KafkaSourceConfig config = MockConfig(kafka, "bad", {"bad"});
   config.dead_letter_topic = "bad-dlq";
   config.dead_letter_properties = {{"queue.buffering.max.messages", "1"},
@@ -644,7 +661,7 @@ TEST(KafkaSourceTest, RecoversFromFetchAndCommitErrorsAndABrokerOutage) {
       RD_KAFKA_RESP_ERR__TRANSPORT};
   rd_kafka_mock_push_request_errors_array(kafka.cluster(), kApiOffsetCommit, commit_errors.size(),
                                           commit_errors.data());
-  Harness h;
+  Pipeline h;
   KafkaSourceConfig config = MockConfig(kafka, "flaky", {"flaky"});
   config.commit_without_snapshot = true;
   KafkaSource& source = h.Add(config);
@@ -672,7 +689,7 @@ TEST(KafkaSourceTest, RevocationAbandonsStalledWorkAndTheNewOwnerConsumesIt) {
   const std::vector<std::int64_t> ends = ProduceLines(kafka, "shared", 4, 40, 2, NowNs());
   store::FieldRingsOptions tiny;
   tiny.defaults.capacity = 2;
-  Harness h(tiny);
+  Pipeline h(tiny);
   KafkaSourceConfig config = MockConfig(kafka, "pair", {"shared"});
   config.commit_without_snapshot = true;
   config.drain_timeout_ms = 300ms;
@@ -707,7 +724,7 @@ TEST(KafkaSourceTest, StopWhileStalledIsBoundedAndCommitsNothingUnprocessed) {
   ProduceLines(kafka, "stuck", 1, 20, 2, NowNs());
   store::FieldRingsOptions tiny;
   tiny.defaults.capacity = 2;
-  Harness h(tiny);
+  Pipeline h(tiny);
   KafkaSourceConfig config = MockConfig(kafka, "stuck", {"stuck"});
   config.commit_without_snapshot = true;
   config.drain_timeout_ms = 300ms;
@@ -722,6 +739,65 @@ TEST(KafkaSourceTest, StopWhileStalledIsBoundedAndCommitsNothingUnprocessed) {
   CommittedReader reader(kafka.brokers(), "stuck");
   EXPECT_EQ(reader.Read("stuck", 1),
             (store::SnapshotOffsets{{"stuck/0", RD_KAFKA_OFFSET_INVALID}}));
+}
+
+// The daemon's shutdown: Drain(), snapshot with ProcessedOffsets(), CommitOffsets(),
+// Stop(). The group's committed offsets must end equal to the processed ones, and
+// nothing produced after the drain may be consumed.
+TEST(KafkaSourceTest, DrainKeepsTheGroupSoTheShutdownCommitLands) {
+  MockKafka kafka;
+  kafka.CreateTopic("drained", 2);
+  const std::vector<std::int64_t> ends = ProduceLines(kafka, "drained", 2, 20, 2, NowNs());
+  Pipeline h;
+  KafkaSource& source = h.Add(MockConfig(kafka, "drain", {"drained"}));
+  h.StartWorkers();
+  ASSERT_TRUE(source.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return h.Processed() == Ends("drained", ends); }));
+
+  source.Drain();
+  const store::SnapshotOffsets processed = source.ProcessedOffsets();
+  EXPECT_EQ(processed, Ends("drained", ends));
+  const std::uint64_t messages = source.stats().messages;
+  // Produced after the drain: never staged, so never in the offsets.
+  ProduceLines(kafka, "drained", 2, 10, 2, NowNs());
+  CommittedReader reader(kafka.brokers(), "drain");
+  EXPECT_EQ(reader.Read("drained", 2),
+            (store::SnapshotOffsets{{"drained/0", RD_KAFKA_OFFSET_INVALID},
+                                    {"drained/1", RD_KAFKA_OFFSET_INVALID}}));
+  source.CommitOffsets(processed);
+  source.Stop();
+  EXPECT_EQ(reader.Read("drained", 2), processed);
+  EXPECT_EQ(source.stats().messages, messages);
+  EXPECT_EQ(source.ProcessedOffsets(), processed);
+  EXPECT_EQ(h.points(), 20u * 2 * 2);
+}
+
+// A drain that times out with work stuck in full rings leaves the processed offsets
+// where they were, even when the stuck points are stored afterwards, and pushes nothing
+// more.
+TEST(KafkaSourceTest, DrainTimeoutFreezesTheProcessedOffsets) {
+  MockKafka kafka;
+  kafka.CreateTopic("jam", 1);
+  ProduceLines(kafka, "jam", 1, 20, 2, NowNs());
+  store::FieldRingsOptions tiny;
+  tiny.defaults.capacity = 2;
+  Pipeline h(tiny);
+  KafkaSourceConfig config = MockConfig(kafka, "jam", {"jam"});
+  config.drain_timeout_ms = 300ms;
+  KafkaSource& source = h.Add(config);
+  ASSERT_TRUE(source.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return source.stats().pauses >= 1; }));
+  source.Drain();  // no workers: nothing completes
+  EXPECT_TRUE(source.ProcessedOffsets().empty());
+  const std::uint64_t pushed = source.stats().points;
+  h.StartWorkers();
+  // The points in the rings get stored, yet the offsets stay put.
+  ASSERT_TRUE(WaitFor([&] { return h.points() == pushed; }));
+  source.Stop();
+  EXPECT_EQ(source.stats().points, pushed);
+  EXPECT_TRUE(source.ProcessedOffsets().empty());
+  CommittedReader reader(kafka.brokers(), "jam");
+  EXPECT_EQ(reader.Read("jam", 1), (store::SnapshotOffsets{{"jam/0", RD_KAFKA_OFFSET_INVALID}}));
 }
 
 }  // namespace

@@ -1,225 +1,45 @@
 // KafkaSource against a real single-node Kafka 3.9.2 broker (deploy/kafka/), started and
 // stopped by each test: points across partitions land in the store and the processed
-// offsets cover every partition's end; poison messages reach the dead-letter topic with
-// their headers while the good ones around them are stored; two sources in one group
-// split the partitions, and when one stops the other takes over without loss.
+// offsets cover every partition's end; a JSON topic and a line protocol topic land side
+// by side; poison messages reach the dead-letter topic with their headers while the good
+// ones around them are stored; two sources in one group split the partitions, and when
+// one stops the other takes over without loss.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
-#include <array>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "ingest/evaluation_workers.h"
-#include "ingest/internal/rdkafka_handles.h"
 #include "ingest/kafka_source.h"
+#include "tests/ingest/kafka_test_util.h"
+#include "tests/integration/local_kafka.h"
 
 namespace tidewatch::ingest {
 namespace {
 
 using namespace std::chrono_literals;
-using internal::KafkaHandle;
-using internal::KafkaMessage;
-using internal::PartitionList;
-
-constexpr auto kTimeout = 45s;  // bound on every wait
-
-template <class Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = kTimeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-std::int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Runs `command` with /bin/sh; its stdout, or nullopt if it failed. stderr passes through.
-std::optional<std::string> Run(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  if (status != 0) return std::nullopt;
-  return out;
-}
-
-std::string ValueOf(const std::string& output, const std::string& name) {
-  const std::string prefix = name + "=";
-  for (std::size_t pos = 0; pos < output.size();) {
-    std::size_t end = output.find('\n', pos);
-    if (end == std::string::npos) end = output.size();
-    const std::string line = output.substr(pos, end - pos);
-    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
-    pos = end + 1;
-  }
-  return {};
-}
-
-// A broker from deploy/kafka/start.sh, stopped (and its directory removed) by
-// deploy/kafka/stop.sh when this goes out of scope.
-class LocalKafka {
- public:
-  // nullptr (with `error` set) if the broker did not start.
-  static std::unique_ptr<LocalKafka> Start(std::string& error) {
-    const std::optional<std::string> out = Run("bash " + Script("start.sh") + " --timeout 90");
-    if (!out) {
-      error = "deploy/kafka/start.sh failed (see its messages above)";
-      return nullptr;
-    }
-    auto kafka = std::unique_ptr<LocalKafka>(
-        new LocalKafka(ValueOf(*out, "KAFKA_BROKERS"), ValueOf(*out, "KAFKA_DIR")));
-    if (kafka->brokers_.rfind("127.0.0.1:", 0) != 0 || kafka->dir_.empty()) {
-      error = "start.sh printed no KAFKA_BROKERS/KAFKA_DIR: " + *out;
-      return nullptr;  // the destructor stops whatever did start
-    }
-    return kafka;
-  }
-
-  ~LocalKafka() {
-    if (!dir_.empty() && !Run("bash " + Script("stop.sh") + " --dir '" + dir_ + "' --timeout 20")) {
-      std::fprintf(stderr, "kafka_ingest_test: stop.sh failed for %s\n", dir_.c_str());
-    }
-  }
-
-  bool CreateTopic(const std::string& topic, int partitions) const {
-    return Run("bash " + Script("create-topic.sh") + " " + topic + " --partitions " +
-               std::to_string(partitions) + " --brokers " + brokers_)
-        .has_value();
-  }
-
-  const std::string& brokers() const { return brokers_; }
-
- private:
-  LocalKafka(std::string brokers, std::string dir)
-      : brokers_(std::move(brokers)), dir_(std::move(dir)) {}
-  static std::string Script(const char* name) {
-    return std::string(TIDEWATCH_SOURCE_DIR) + "/deploy/kafka/" + name;
-  }
-
-  std::string brokers_;
-  std::string dir_;
-};
-
-KafkaHandle Client(rd_kafka_type_t type, const std::map<std::string, std::string>& properties) {
-  internal::KafkaConf conf = internal::NewConf();
-  const Status s = internal::SetProperties(conf.get(), properties);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  StatusOr<KafkaHandle> client = internal::NewClient(type, std::move(conf));
-  EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return client.ok() ? std::move(*client) : KafkaHandle();
-}
-
-class Producer {
- public:
-  explicit Producer(const std::string& brokers)
-      : producer_(Client(RD_KAFKA_PRODUCER,
-                         {{"bootstrap.servers", brokers}, {"acks", "all"}, {"linger.ms", "5"}})) {}
-
-  void Send(const std::string& topic, std::int32_t partition, const std::string& key,
-            std::optional<std::string_view> value) {
-    std::array<rd_kafka_vu_t, 5> vus{};
-    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vus[0].u.cstr = topic.c_str();
-    vus[1].vtype = RD_KAFKA_VTYPE_PARTITION;
-    vus[1].u.i32 = partition;
-    vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    vus[2].u.i = RD_KAFKA_MSG_F_COPY;
-    vus[3].vtype = RD_KAFKA_VTYPE_KEY;
-    vus[3].u.mem = {const_cast<char*>(key.data()), key.size()};
-    vus[4].vtype = RD_KAFKA_VTYPE_VALUE;
-    vus[4].u.mem = {value ? const_cast<char*>(value->empty() ? "" : value->data()) : nullptr,
-                    value ? value->size() : 0};
-    for (int attempt = 0;; ++attempt) {
-      const internal::KafkaError error(rd_kafka_produceva(producer_.get(), vus.data(), vus.size()));
-      if (!error) return;
-      ASSERT_EQ(rd_kafka_error_code(error.get()), RD_KAFKA_RESP_ERR__QUEUE_FULL);
-      ASSERT_LT(attempt, 1000) << "producer queue stays full";
-      rd_kafka_poll(producer_.get(), 10);
-    }
-  }
-
-  void Flush() { ASSERT_EQ(rd_kafka_flush(producer_.get(), 30'000), RD_KAFKA_RESP_ERR_NO_ERROR); }
-
- private:
-  KafkaHandle producer_;
-};
-
-struct Record {
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::map<std::string, std::string> headers;
-};
-
-// Reads `expected` records of a one-partition topic from the beginning.
-std::vector<Record> ReadTopic(const std::string& brokers, const std::string& topic,
-                              std::size_t expected) {
-  KafkaHandle consumer = Client(
-      RD_KAFKA_CONSUMER,
-      {{"bootstrap.servers", brokers}, {"group.id", "reader"}, {"enable.auto.commit", "false"}});
-  rd_kafka_poll_set_consumer(consumer.get());
-  PartitionList list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), 0)->offset =
-      RD_KAFKA_OFFSET_BEGINNING;
-  EXPECT_EQ(rd_kafka_assign(consumer.get(), list.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
-  std::vector<Record> out;
-  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
-  while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
-    const KafkaMessage m(rd_kafka_consumer_poll(consumer.get(), 100));
-    if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    Record r;
-    if (m->key != nullptr) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload != nullptr) r.value.emplace(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name = nullptr;
-      const void* value = nullptr;
-      std::size_t size = 0;
-      for (std::size_t i = 0;
-           rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++i) {
-        r.headers[name] = std::string(static_cast<const char*>(value), size);
-      }
-    }
-    out.push_back(std::move(r));
-  }
-  rd_kafka_consumer_close(consumer.get());
-  return out;
-}
+using integration::LocalKafka;
+using test::CommittedReader;
+using test::Ends;
+using test::NowNs;
+using test::Pipeline;
+using test::Producer;
+using test::ReadTopic;
+using test::Record;
+using test::WaitFor;
 
 store::SnapshotOffsets Committed(const std::string& brokers, const std::string& group,
                                  const std::string& topic, int partitions) {
-  KafkaHandle consumer = Client(
-      RD_KAFKA_CONSUMER,
-      {{"bootstrap.servers", brokers}, {"group.id", group}, {"enable.auto.commit", "false"}});
-  PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-  for (int p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
-  store::SnapshotOffsets out;
-  if (rd_kafka_committed(consumer.get(), list.get(), 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    for (int i = 0; i < list->cnt; ++i) {
-      out[internal::PartitionKey(topic, list->elems[i].partition)] = list->elems[i].offset;
-    }
-  }
-  rd_kafka_consumer_close(consumer.get());
-  return out;
+  return CommittedReader(brokers, group).Read(topic, partitions);
+}
+
+Producer NewProducer(const std::string& brokers) {
+  return Producer({{"bootstrap.servers", brokers}, {"acks", "all"}, {"linger.ms", "5"}});
 }
 
 KafkaSourceConfig Config(const std::string& brokers, const std::string& group,
@@ -237,46 +57,6 @@ KafkaSourceConfig Config(const std::string& brokers, const std::string& group,
   config.drain_timeout_ms = 2s;
   return config;
 }
-
-// Store, rings, workers and sources as the daemon wires them.
-class Pipeline {
- public:
-  ~Pipeline() {
-    for (auto& source : sources_) source->Stop();
-    if (workers_) workers_->Stop();
-  }
-
-  KafkaSource& Add(KafkaSourceConfig config) {
-    StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Create(
-        std::move(config), store_, rings_, static_cast<std::uint32_t>(sources_.size() + 1));
-    EXPECT_TRUE(source.ok()) << source.status().ToString();
-    sources_.push_back(std::move(*source));
-    return *sources_.back();
-  }
-
-  void StartWorkers() {
-    std::vector<TicketTable*> tables = {nullptr};
-    for (auto& source : sources_) tables.push_back(&source->tickets());
-    workers_.emplace(rings_, store_, std::move(tables), 2);
-  }
-
-  store::SnapshotOffsets Processed() const {
-    store::SnapshotOffsets out;
-    for (const auto& source : sources_) {
-      for (const auto& [key, offset] : source->ProcessedOffsets())
-        out[key] = std::max(out[key], offset);
-    }
-    return out;
-  }
-
-  std::uint64_t points() const { return store_.windows().point_count(); }
-
- private:
-  store::Store store_;
-  store::FieldRings rings_{store::FieldRingsOptions{}};
-  std::vector<std::unique_ptr<KafkaSource>> sources_;
-  std::optional<EvaluationWorkers> workers_;
-};
 
 // `messages` messages of `lines` lines (2 points each) spread over `partitions`, keyed
 // by series; adds each partition's count to `ends`.
@@ -298,17 +78,10 @@ void ProduceLines(Producer& producer, const std::string& topic, int partitions, 
   producer.Flush();
 }
 
-store::SnapshotOffsets Ends(const std::string& topic, const std::vector<std::int64_t>& ends) {
-  store::SnapshotOffsets out;
-  for (std::size_t p = 0; p < ends.size(); ++p)
-    out[internal::PartitionKey(topic, static_cast<std::int32_t>(p))] = ends[p];
-  return out;
-}
-
 class KafkaIngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::system("command -v java >/dev/null 2>&1") != 0) {
+    if (!integration::HaveJava()) {
       GTEST_SKIP() << "\n\n*** SKIPPED: java is not installed, so no Kafka broker can run. ***\n"
                       "*** Run deploy/install-deps.sh; CI has java and runs this test. ***\n";
     }
@@ -322,7 +95,7 @@ class KafkaIngestTest : public ::testing::Test {
 
 TEST_F(KafkaIngestTest, PointsAcrossPartitionsLandAndOffsetsCoverEveryEnd) {
   ASSERT_TRUE(kafka_->CreateTopic("plant", 4));
-  Producer producer(kafka_->brokers());
+  Producer producer = NewProducer(kafka_->brokers());
   std::vector<std::int64_t> ends;
 #ifdef TIDEWATCH_SANITIZED
   constexpr int kMessages = 400;
@@ -348,10 +121,76 @@ TEST_F(KafkaIngestTest, PointsAcrossPartitionsLandAndOffsetsCoverEveryEnd) {
       [&] { return Committed(kafka_->brokers(), "ingest", "plant", 4) == Ends("plant", ends); }));
 }
 
+// A daemon with two sources, one per format: a line protocol topic and a JSON topic
+// (arrays of objects, one partly bad message) land side by side in the store.
+TEST_F(KafkaIngestTest, JsonAndLineTopicsLandSideBySide) {
+  ASSERT_TRUE(kafka_->CreateTopic("lines", 2));
+  ASSERT_TRUE(kafka_->CreateTopic("objects", 3));
+  ASSERT_TRUE(kafka_->CreateTopic("objects-dlq", 1));
+  Producer producer = NewProducer(kafka_->brokers());
+  std::vector<std::int64_t> line_ends;
+  const std::int64_t now_ns = NowNs();
+  ProduceLines(producer, "lines", 2, 200, 3, now_ns, line_ends);
+
+  // 300 messages of 4 objects, 2 fields each, keyed by sensor; message 7 has a bad
+  // object (no timestamp) between good ones.
+  constexpr int kMessages = 300;
+  const std::int64_t ms = now_ns / 1'000'000;
+  std::vector<std::int64_t> json_ends(3, 0);
+  for (int m = 0; m < kMessages; ++m) {
+    const int sensor = m % 9;
+    const int p = sensor % 3;
+    std::string value = "[";
+    for (int o = 0; o < 4; ++o) {
+      if (o > 0) value += ",";
+      if (m == 7 && o == 2) {
+        value += "{\"site\": \"x\", \"flow\": 1}";
+        continue;
+      }
+      value += "{\"ts\": " + std::to_string(ms + m * 4 + o) + ", \"site\": \"s" +
+               std::to_string(sensor % 2) + "\", \"sensor\": {\"id\": \"ft-" +
+               std::to_string(sensor) + "\"}, \"flow\": " + std::to_string(m) +
+               ".5, \"open\": " + (o % 2 == 0 ? "true" : "false") + "}";
+    }
+    value += "]";
+    producer.Send("objects", p, "ft-" + std::to_string(sensor), value);
+    ++json_ends[static_cast<std::size_t>(p)];
+  }
+  producer.Flush();
+
+  Pipeline pipeline;
+  KafkaSource& lines = pipeline.Add(Config(kafka_->brokers(), "formats", {"lines"}));
+  KafkaSourceConfig json = Config(kafka_->brokers(), "formats-json", {"objects"});
+  json.format = "json";
+  json.dead_letter_topic = "objects-dlq";
+  json.json = JsonMapping{};
+  json.json->timestamp_key = "ts";
+  json.json->measurement = "flow";
+  json.json->tag_keys = {"site", "sensor.id"};
+  KafkaSource& objects = pipeline.Add(json);
+  pipeline.StartWorkers();
+  ASSERT_TRUE(lines.Start().ok());
+  ASSERT_TRUE(objects.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return lines.ProcessedOffsets() == Ends("lines", line_ends); }));
+  ASSERT_TRUE(WaitFor([&] { return objects.ProcessedOffsets() == Ends("objects", json_ends); }));
+  EXPECT_EQ(pipeline.points(), 200u * 3 * 2 + (kMessages * 4u - 1) * 2);
+  EXPECT_EQ(objects.stats().points, (kMessages * 4u - 1) * 2);
+  EXPECT_EQ(objects.stats().bad_lines, 1u);
+  // 9 sensors x 2 fields.
+  EXPECT_EQ(pipeline.store().index().SeriesOf("kafka", "flow").size(), 18u);
+
+  const std::vector<Record> letters = ReadTopic(kafka_->brokers(), "objects-dlq", 1, 1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].key, "ft-7");
+  EXPECT_EQ(letters[0].headers.at("tidewatch-error"),
+            "malformed: 1 of 4 objects bad: object 2: missing timestamp \"ts\" in "
+            "'{\"site\": \"x\", \"flow\": 1}'");
+}
+
 TEST_F(KafkaIngestTest, PoisonMessagesLandOnTheDeadLetterTopicAndGoodOnesAreStored) {
   ASSERT_TRUE(kafka_->CreateTopic("sensors", 2));
   ASSERT_TRUE(kafka_->CreateTopic("sensors-dlq", 1));
-  Producer producer(kafka_->brokers());
+  Producer producer = NewProducer(kafka_->brokers());
   const std::string ts = std::to_string(NowNs());
   // (partition, value, expected start of tidewatch-error or "" for a good message)
   struct Case {
@@ -390,7 +229,7 @@ TEST_F(KafkaIngestTest, PoisonMessagesLandOnTheDeadLetterTopicAndGoodOnesAreStor
   ASSERT_TRUE(WaitFor([&] { return pipeline.Processed() == Ends("sensors", ends); }));
   EXPECT_EQ(pipeline.points(), 3u);  // a, b's good line, d
 
-  const std::vector<Record> letters = ReadTopic(kafka_->brokers(), "sensors-dlq", 5);
+  const std::vector<Record> letters = ReadTopic(kafka_->brokers(), "sensors-dlq", 1, 5);
   ASSERT_EQ(letters.size(), 5u);
   std::map<std::string, const Record*> by_key;
   for (const Record& r : letters) by_key[r.key.value_or("")] = &r;
@@ -415,7 +254,7 @@ TEST_F(KafkaIngestTest, PoisonMessagesLandOnTheDeadLetterTopicAndGoodOnesAreStor
 
 TEST_F(KafkaIngestTest, TwoSourcesSplitPartitionsAndOneTakesOverWithoutLoss) {
   ASSERT_TRUE(kafka_->CreateTopic("shared", 4));
-  Producer producer(kafka_->brokers());
+  Producer producer = NewProducer(kafka_->brokers());
   Pipeline pipeline;
   KafkaSourceConfig config = Config(kafka_->brokers(), "pair", {"shared"});
   config.commit_without_snapshot = true;
@@ -438,7 +277,7 @@ TEST_F(KafkaIngestTest, TwoSourcesSplitPartitionsAndOneTakesOverWithoutLoss) {
            pipeline.Processed() == Ends("shared", ends);
   };
   bool settled = false;
-  for (const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  for (const auto deadline = std::chrono::steady_clock::now() + test::kKafkaTimeout;
        !settled && std::chrono::steady_clock::now() < deadline;) {
     ProduceLines(producer, "shared", 4, 40, 2, ts + batches++ * 1'000'000'000, ends);
     settled = WaitFor(split, 3s);

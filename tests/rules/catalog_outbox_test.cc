@@ -1,0 +1,294 @@
+// The SQLite catalog: alert transitions, operator actions, the audit log and the
+// outbox, including atomicity and restart, on real SQLite files.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rules/catalog.h"
+#include "tests/rules/catalog_test_util.h"
+
+namespace tidewatch::rules {
+namespace {
+
+using catalog_test::Instance;
+using catalog_test::MustOpen;
+using catalog_test::TempDir;
+using catalog_test::Transition;
+using ::testing::HasSubstr;
+
+class CatalogAlertsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = MustOpen(dir_.File("c.db"));
+    ASSERT_NE(catalog_, nullptr);
+    StatusOr<RuleRecord> rule = catalog_->CreateRule({"hot", "plant", "{}", true});
+    ASSERT_TRUE(rule.ok());
+    rule_ = rule->id;
+  }
+
+  void Reopen() {
+    catalog_.reset();
+    catalog_ = MustOpen(dir_.File("c.db"));
+    ASSERT_NE(catalog_, nullptr);
+  }
+
+  // "id:idempotency_key" of each claimed row, e.g. "1:a-fire 3:b-fire".
+  std::string Claim(const std::string& channel, std::int64_t now, std::int64_t limit = 10,
+                    std::int64_t lease_until = 1'000'000) {
+    StatusOr<std::vector<OutboxEntry>> rows = catalog_->ClaimDue(channel, now, limit, lease_until);
+    if (!rows.ok()) return rows.status().ToString();
+    std::string out;
+    for (const OutboxEntry& row : *rows) {
+      if (!out.empty()) out += " ";
+      out += row.idempotency_key;
+      claimed_[row.idempotency_key] = row.id;
+    }
+    return out;
+  }
+
+  std::string Audit(const std::string& key) {
+    StatusOr<std::vector<AuditEntry>> rows = catalog_->AuditForInstance(rule_, key, 100);
+    if (!rows.ok()) return rows.status().ToString();
+    std::string out;
+    for (const AuditEntry& row : *rows) {
+      if (!out.empty()) out += "; ";
+      out += row.actor + " " + row.action + " " + row.from_state + "->" + row.to_state;
+      if (!row.details.empty()) out += " (" + row.details + ")";
+    }
+    return out;
+  }
+
+  Status Fire(const std::string& key, const std::string& state, const std::string& from,
+              std::int64_t time, std::vector<OutboxRow> outbox) {
+    return catalog_->RecordTransition(Transition(Instance(rule_, key, state, time), from), outbox);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Catalog> catalog_;
+  std::int64_t rule_ = 0;
+  std::map<std::string, std::int64_t> claimed_;  // idempotency key -> outbox id
+};
+
+TEST_F(CatalogAlertsTest, TransitionWritesInstanceAuditAndOutbox) {
+  AlertInstanceRecord firing = Instance(rule_, "sensor=pt-001", "firing", 50);
+  firing.active_since = 40;
+  firing.pending_since = 30;
+  firing.last_value = 12.5;
+  firing.snapshot = R"({"level":"high"})";
+  ASSERT_TRUE(catalog_->RecordTransition(Transition(firing, "pending"),
+                                         std::vector<OutboxRow>{{"hook", "k1", "fire!"},
+                                                                {"am", "k2", "fire!"}})
+                  .ok());
+  StatusOr<std::vector<AlertInstanceRecord>> loaded = catalog_->LoadInstances();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0], firing);
+  EXPECT_EQ(Audit("sensor=pt-001"), "engine transition pending->firing");
+
+  StatusOr<std::vector<OutboxEntry>> rows = catalog_->ClaimDue("hook", 50, 10, 99);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  const OutboxEntry& row = (*rows)[0];
+  EXPECT_EQ(row.rule_id, rule_);
+  EXPECT_EQ(row.instance_key, "sensor=pt-001");
+  EXPECT_EQ(row.ordering_key, std::to_string(rule_) + "/sensor=pt-001");
+  EXPECT_EQ(row.sequence, 1);
+  EXPECT_EQ(row.payload, "fire!");
+  EXPECT_EQ(row.created_at, 50);
+  EXPECT_EQ(row.attempts, 1);
+  EXPECT_EQ(row.next_attempt_at, 99);
+  EXPECT_EQ(Claim("am", 50), "k2");
+  EXPECT_EQ(Claim("hook", 49), "");  // not due before the transition's time
+}
+
+TEST_F(CatalogAlertsTest, FailedTransitionLeavesNothing) {
+  ASSERT_TRUE(Fire("a", "firing", "pending", 10, {{"hook", "a-fire", "p"}}).ok());
+  // The instance update and the first outbox row succeed inside the transaction; the
+  // second row breaks the idempotency key's uniqueness and must undo all of it.
+  Status failed = Fire("a", "resolved", "firing", 20, {{"hook", "a-resolve", "p"}, {"hook", "a-fire", "p"}});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(failed.message(), "outbox idempotency key \"a-fire\" already exists");
+
+  StatusOr<std::vector<AlertInstanceRecord>> loaded = catalog_->LoadInstances();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].state, "firing");
+  EXPECT_EQ((*loaded)[0].last_change, 10);
+  EXPECT_EQ(Audit("a"), "engine transition pending->firing");
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.pending = 1}));
+
+  // The sequence numbers the failed batch reserved were rolled back too.
+  ASSERT_TRUE(Fire("a", "resolved", "firing", 20, {{"hook", "a-resolve", "p"}}).ok());
+  ASSERT_EQ(Claim("hook", 100), "a-fire");
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["a-fire"]).ok());
+  StatusOr<std::vector<OutboxEntry>> next = catalog_->ClaimDue("hook", 100, 10, 200);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].sequence, 2);
+}
+
+TEST_F(CatalogAlertsTest, TransitionOfAnUnknownRuleIsRefused) {
+  Status s = catalog_->RecordTransition(Transition(Instance(rule_ + 7, "a", "firing", 1), "pending"),
+                                        std::vector<OutboxRow>{{"hook", "k", "p"}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("rule " + std::to_string(rule_ + 7) + " does not exist"));
+  EXPECT_TRUE(catalog_->LoadInstances()->empty());
+  EXPECT_EQ(catalog_->CountOutbox("hook")->pending, 0);
+  EXPECT_EQ(Fire("a", "", "pending", 1, {}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Fire("a", "firing", "pending", 1, {{"", "k", "p"}}).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CatalogAlertsTest, OperatorActionsRecordHistoryAndAudit) {
+  ASSERT_TRUE(Fire("a", "firing", "pending", 10, {}).ok());
+  OperatorActionRecord ack;
+  ack.time = 20;
+  ack.kind = OperatorActionKind::kAcknowledge;
+  ack.user = "alice";
+  ack.reason = "on it";
+  ack.instance = Instance(rule_, "a", "firing", 10);
+  ack.instance.ack_state = "acknowledged";
+  ack.from_state = "firing";
+  ASSERT_TRUE(catalog_->RecordOperatorAction(ack, {}).ok());
+
+  OperatorActionRecord shelve = ack;
+  shelve.time = 30;
+  shelve.kind = OperatorActionKind::kShelve;
+  shelve.user = "bob";
+  shelve.reason = "maintenance";
+  shelve.expires_at = 3600;
+  shelve.instance.shelved_until = 3600;
+  ASSERT_TRUE(catalog_->RecordOperatorAction(shelve, {}).ok());
+
+  OperatorActionRecord unshelve = shelve;
+  unshelve.time = 40;
+  unshelve.kind = OperatorActionKind::kUnshelve;
+  unshelve.expires_at.reset();
+  unshelve.instance.shelved_until.reset();
+  ASSERT_TRUE(catalog_->RecordOperatorAction(unshelve, std::vector<OutboxRow>{{"hook", "a-re", "p"}}).ok());
+
+  EXPECT_EQ(Audit("a"),
+            "bob unshelve firing->firing (maintenance); bob shelve firing->firing (maintenance); "
+            "alice acknowledge firing->firing (on it); engine transition pending->firing");
+  StatusOr<std::vector<OperatorActionEntry>> history = catalog_->OperatorActionsForInstance(rule_, "a", 2);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].kind, OperatorActionKind::kUnshelve);
+  EXPECT_EQ((*history)[1].kind, OperatorActionKind::kShelve);
+  EXPECT_EQ((*history)[1].user, "bob");
+  EXPECT_EQ((*history)[1].expires_at, 3600);
+  EXPECT_EQ((*history)[1].time, 30);
+  EXPECT_EQ(catalog_->LoadInstances()->at(0), unshelve.instance);
+  EXPECT_EQ(Claim("hook", 40), "a-re");
+
+  OperatorActionRecord anonymous = ack;
+  anonymous.user = "";
+  EXPECT_EQ(catalog_->RecordOperatorAction(anonymous, {}).code(), StatusCode::kInvalidArgument);
+  // Deleting the rule takes its instances and their history with it; the audit stays.
+  ASSERT_TRUE(catalog_->DeleteRule("hot").ok());
+  EXPECT_TRUE(catalog_->LoadInstances()->empty());
+  EXPECT_TRUE(catalog_->OperatorActionsForInstance(rule_, "a", 10)->empty());
+  EXPECT_EQ(catalog_->AuditForInstance(rule_, "a", 10)->size(), 4u);
+}
+
+TEST_F(CatalogAlertsTest, ResolveNeverOvertakesItsFiring) {
+  ASSERT_TRUE(Fire("a", "firing", "pending", 1, {{"hook", "a-fire", "p"}}).ok());
+  ASSERT_TRUE(Fire("b", "firing", "pending", 2, {{"hook", "b-fire", "p"}}).ok());
+  ASSERT_TRUE(Fire("a", "resolved", "firing", 3, {{"hook", "a-resolve", "p"}, {"other", "a-other", "p"}}).ok());
+
+  // a-resolve waits for a-fire; another channel does not wait for this one.
+  EXPECT_EQ(Claim("hook", 10), "a-fire b-fire");
+  EXPECT_EQ(Claim("other", 10), "a-other");
+  EXPECT_EQ(Claim("hook", 10), "");  // leased: not handed out twice
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["b-fire"]).ok());
+  EXPECT_EQ(Claim("hook", 10), "");  // a-fire still pending
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["a-fire"]).ok());
+  EXPECT_EQ(Claim("hook", 10), "a-resolve");
+  EXPECT_EQ(catalog_->MarkDone(claimed_["a-fire"]).code(), StatusCode::kNotFound);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.pending = 1, .done = 2}));
+}
+
+TEST_F(CatalogAlertsTest, ClaimRespectsTheLimitAndTheLease) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string key = "s" + std::to_string(i);
+    ASSERT_TRUE(Fire(key, "firing", "pending", 1, {{"hook", key, "p"}}).ok());
+  }
+  EXPECT_EQ(Claim("hook", 10, 2, 100), "s0 s1");
+  EXPECT_EQ(Claim("hook", 10, 2, 100), "s2 s3");
+  // A sender that crashed never answers: its rows come back when the lease runs out.
+  EXPECT_EQ(Claim("hook", 100, 10, 200), "s0 s1 s2 s3 s4");
+  StatusOr<std::vector<OutboxEntry>> again = catalog_->ClaimDue("hook", 200, 1, 300);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].attempts, 3);
+}
+
+TEST_F(CatalogAlertsTest, FailedRowsRetryAtTheirTime) {
+  ASSERT_TRUE(Fire("a", "firing", "pending", 1, {{"hook", "a-fire", "p"}}).ok());
+  ASSERT_TRUE(Fire("a", "resolved", "firing", 2, {{"hook", "a-resolve", "p"}}).ok());
+  ASSERT_EQ(Claim("hook", 10), "a-fire");
+  ASSERT_TRUE(catalog_->MarkFailed(claimed_["a-fire"], "HTTP 503", 50).ok());
+  EXPECT_EQ(Claim("hook", 49), "");  // neither the retry nor the resolve behind it
+  StatusOr<std::vector<OutboxEntry>> retry = catalog_->ClaimDue("hook", 50, 10, 60);
+  ASSERT_TRUE(retry.ok());
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].idempotency_key, "a-fire");
+  EXPECT_EQ((*retry)[0].attempts, 2);
+  EXPECT_EQ((*retry)[0].last_error, "HTTP 503");
+  EXPECT_EQ(catalog_->MarkFailed(12345, "x", 1).code(), StatusCode::kNotFound);
+}
+
+TEST_F(CatalogAlertsTest, DeadRowsReleaseTheNextOne) {
+  ASSERT_TRUE(Fire("a", "firing", "pending", 1, {{"hook", "a-fire", "p"}}).ok());
+  ASSERT_TRUE(Fire("a", "resolved", "firing", 2, {{"hook", "a-resolve", "p"}}).ok());
+  ASSERT_EQ(Claim("hook", 10), "a-fire");
+  const std::int64_t id = claimed_["a-fire"];
+  ASSERT_TRUE(catalog_->MarkFailed(id, "HTTP 404", 10).ok());
+  ASSERT_TRUE(catalog_->MoveToDead(id, "permanent: HTTP 404", 11).ok());
+  EXPECT_EQ(catalog_->MoveToDead(id, "again", 12).code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->MarkDone(id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.pending = 1, .dead = 1}));
+  EXPECT_EQ(Claim("hook", 11), "a-resolve");
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["a-resolve"]).ok());
+
+  StatusOr<std::int64_t> pruned = catalog_->PruneDone(2);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 0);  // created at 2, not before
+  pruned = catalog_->PruneDone(3);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.dead = 1}));
+}
+
+TEST_F(CatalogAlertsTest, RestartReloadsStateAndPendingNotifications) {
+  AlertInstanceRecord pending = Instance(rule_, "b", "pending", 5);
+  pending.pending_since = 5;
+  AlertInstanceRecord shelved = Instance(rule_, "a", "firing", 7);
+  shelved.shelved_until = 1000;
+  shelved.shelve_one_shot = true;
+  shelved.suppressed = true;
+  shelved.out_of_service = true;
+  ASSERT_TRUE(catalog_->RecordTransition(Transition(pending, "inactive"), {}).ok());
+  ASSERT_TRUE(catalog_->RecordTransition(Transition(shelved, "pending"),
+                                         std::vector<OutboxRow>{{"hook", "a-fire", "payload"}})
+                  .ok());
+  ASSERT_EQ(Claim("hook", 10, 10, 20), "a-fire");  // in flight when the process dies
+
+  Reopen();
+  StatusOr<std::vector<AlertInstanceRecord>> loaded = catalog_->LoadInstances();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(*loaded, (std::vector<AlertInstanceRecord>{shelved, pending}));
+  EXPECT_EQ(Claim("hook", 19), "");
+  StatusOr<std::vector<OutboxEntry>> resent = catalog_->ClaimDue("hook", 20, 10, 30);
+  ASSERT_TRUE(resent.ok());
+  ASSERT_EQ(resent->size(), 1u);
+  EXPECT_EQ((*resent)[0].idempotency_key, "a-fire");  // the same key after the restart
+  EXPECT_EQ((*resent)[0].payload, "payload");
+}
+
+}  // namespace
+}  // namespace tidewatch::rules
