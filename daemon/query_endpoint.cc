@@ -120,6 +120,7 @@ Response QueryEndpoint::Handle(const Request& request) const {
     }
   } else {
     body = RenderQueryResult(result, json);
+    body.push_back('\n');  // as Go's json.Encoder ends it
   }
   if (latency_ != nullptr) latency_->Observe(std::chrono::steady_clock::now() - started);
   return Response::Json(200, std::move(body));

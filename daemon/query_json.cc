@@ -118,19 +118,24 @@ void AppendValue(const rules::Value& value, EpochFormat epoch, std::string& out)
 
 void AppendSeries(const rules::ResultSeries& series, std::size_t row_begin, std::size_t row_end,
                   bool partial, EpochFormat epoch, std::string& out) {
-  out.append("{\"name\":");
-  AppendJsonString(series.name, out);
+  // InfluxDB leaves out an empty name (SHOW SERIES, SHOW RETENTION POLICIES).
+  out.push_back('{');
+  if (!series.name.empty()) {
+    out.append("\"name\":");
+    AppendJsonString(series.name, out);
+    out.push_back(',');
+  }
   if (!series.tags.empty()) {
-    out.append(",\"tags\":{");
+    out.append("\"tags\":{");
     for (std::size_t i = 0; i < series.tags.size(); ++i) {
       if (i > 0) out.push_back(',');
       AppendJsonString(series.tags[i].first, out);
       out.push_back(':');
       AppendJsonString(series.tags[i].second, out);
     }
-    out.push_back('}');
+    out.append("},");
   }
-  out.append(",\"columns\":[");
+  out.append("\"columns\":[");
   for (std::size_t i = 0; i < series.columns.size(); ++i) {
     if (i > 0) out.push_back(',');
     AppendJsonString(series.columns[i], out);

@@ -175,14 +175,14 @@ StatusOr<HostPort> ParseHostPort(std::string_view text) {
       }
     }
   }
-  if (port.empty() || port.size() > 5) return error("port must be 1..65535");
+  if (port.empty() || port.size() > 5) return error("port must be 0..65535");
   for (char c : port) {
-    if (!IsDigit(c)) return error("port must be 1..65535");
+    if (!IsDigit(c)) return error("port must be 0..65535");
   }
   std::size_t pos = 0;
   std::uint64_t value = 0;
   (void)ReadDigits(port, pos, value);  // at most 5 digits: cannot overflow
-  if (value < 1 || value > 65535) return error("port must be 1..65535");
+  if (value > 65535) return error("port must be 0..65535");
   return HostPort{std::string(host), static_cast<std::uint16_t>(value)};
 }
 

@@ -36,7 +36,7 @@ std::string FormatSize(std::uint64_t bytes);
 
 // A listen address "host:port": an IPv4 literal or host name ("127.0.0.1:8086",
 // "localhost:8086", "0.0.0.0:8086"), or an IPv6 literal in brackets ("[::1]:8086",
-// "[::]:8086"). The port is 1..65535 (no ephemeral port 0 in a config file).
+// "[::]:8086"). The port is 0..65535 (0: the system picks a free one).
 struct HostPort {
   std::string host;  // without brackets
   std::uint16_t port = 0;

@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
+  python3                           # end-to-end test drivers (tests/e2e), benchmark scripts
   clang libclang-rt-14-dev          # sanitizers (TSan/ASan/UBSan) and libFuzzer
   librdkafka-dev                    # Kafka consumer/producer
   libboost-dev                      # Asio, Beast, lockfree (benchmark peer)

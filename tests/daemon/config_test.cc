@@ -276,7 +276,7 @@ TEST(ConfigTest, ReportsEachValidationErrorWithItsLocation) {
       {"[http]\nlisten = \"localhost\"",
        "t.toml:2:10: http.listen: expected host:port like \"127.0.0.1:8086\" or \"[::1]:8086\", "
        "got \"localhost\" (no port)"},
-      {"[http]\nlisten = \"127.0.0.1:0\"", "port must be 1..65535"},
+      {"[http]\nlisten = \"127.0.0.1:65536\"", "port must be 0..65535"},
       {"[http]\nlisten = \"::1:80\"", "an IPv6 address needs brackets"},
       {"[http]\nthreads = 0", "t.toml:2:11: http.threads: must be in 1..1024, got 0"},
       {"[http]\nthreads = -3", "t.toml:2:11: http.threads: must be in 1..1024, got -3"},

@@ -51,6 +51,17 @@ TEST(QueryJsonTest, SeriesShapeMatchesInfluxDb) {
             R"(["2026-11-18T11:07:40Z",null,0]]}]}]})");
 }
 
+TEST(QueryJsonTest, EmptySeriesNameIsLeftOut) {
+  ResultSeries s;
+  s.columns = {"key"};
+  s.values = {{std::string("cpu,host=a")}};
+  QueryResult r;
+  r.results.push_back(StatementResult{0, {s}, {}, {}});
+  EXPECT_EQ(
+      RenderQueryResult(r, {}),
+      R"({"results":[{"statement_id":0,"series":[{"columns":["key"],"values":[["cpu,host=a"]]}]}]})");
+}
+
 TEST(QueryJsonTest, EmptyAndFailedStatements) {
   QueryResult r;
   r.results.push_back(StatementResult{0, {}, {}, {}});
