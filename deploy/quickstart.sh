@@ -13,7 +13,8 @@
 #   (deploy/kafka/start.sh runs a local broker).
 #   $TIDEWATCH_PORT: listen on this port instead of 8086 (the script also moves to the
 #   next free port by itself when 8086 is taken, e.g. by an InfluxDB service).
-# Data (snapshots) goes to tidewatch-data/ in the build directory.
+# Data (snapshots) goes to tidewatch-data/ in the build directory (tidewatch-data-PORT/
+# on another port).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,10 +47,19 @@ if [[ -z ${TIDEWATCH_PORT:-} ]]; then
   while port_taken "$port" && ((port < 8096)); do port=$((port + 1)); done
 fi
 
-# A derived config when the port or a Kafka source differ from the example's.
+# A derived config when the port or a Kafka source differ from the example's. Another
+# port gets its own data directory, so a second quickstart never shares snapshots.
+data=tidewatch-data
+if [[ $port != 8086 ]]; then data=tidewatch-data-$port; fi
 if [[ $port != 8086 || -n $brokers ]]; then
-  derived="$build/quickstart.toml"
-  sed "s/^listen = \"127.0.0.1:8086\"/listen = \"127.0.0.1:$port\"/" "$config" >"$derived"
+  derived="$build/quickstart-$port.toml"
+  sed -e "s/^listen = \"127.0.0.1:8086\"/listen = \"127.0.0.1:$port\"/" \
+    -e "s|^data_dir = \"./tidewatch-data\"|data_dir = \"./$data\"|" "$config" >"$derived"
+  if ! grep -q "^listen = \"127.0.0.1:$port\"" "$derived" ||
+     ! grep -q "^data_dir = \"./$data\"" "$derived"; then
+    echo "quickstart: $config changed shape; could not derive $derived" >&2
+    exit 1
+  fi
   if [[ -n $brokers ]]; then
     cat >>"$derived" <<EOF
 
@@ -69,11 +79,11 @@ fi
 cat <<EOF
 
 tidewatchd $("$build/daemon/tidewatchd" --version | cut -d' ' -f2) on http://127.0.0.1:$port   config: $config
-data: $build/tidewatch-data   metrics: http://127.0.0.1:$port/metrics
+data: $build/$data   metrics: http://127.0.0.1:$port/metrics
 
 Try, from another terminal:
   influx -host 127.0.0.1 -port $port -execute 'SHOW DATABASES'
-  influx -host 127.0.0.1 -port $port -database plant \\
+  influx -host 127.0.0.1 -port $port -database plant -precision rfc3339 \\
     -execute 'SELECT mean(value) FROM pressure WHERE time > now() - 10m GROUP BY time(1m), site'
   curl -sG http://127.0.0.1:$port/query --data-urlencode db=plant \\
     --data-urlencode "q=SELECT max(value) FROM temperature WHERE time > now() - 1h GROUP BY time(10m) LIMIT 3"
