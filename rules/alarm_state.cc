@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <utility>
@@ -13,6 +15,17 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 Status Invalid(std::string message) {
   return Status(StatusCode::kInvalidArgument, std::move(message));
+}
+
+// now - since without overflow for any pair of times (a snapshot may hold anything); 0
+// when `now` is before `since` (processing time stepped back).
+std::uint64_t Elapsed(Timestamp now, Timestamp since) {
+  return now < since ? 0 : static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(since);
+}
+
+// Whether `delay` (>= 0) has passed since `since`; never when `now` is before it.
+bool Due(Timestamp now, Timestamp since, Duration delay) {
+  return now >= since && Elapsed(now, since) >= static_cast<std::uint64_t>(delay);
 }
 
 Status Corrupt(std::string_view what) {
@@ -102,9 +115,9 @@ Status ValidateAlarmSpec(const AlarmSpec& spec) {
 AlarmInstance::AlarmInstance(AlarmSpec spec) : spec_(std::move(spec)) {}
 
 AlarmState AlarmInstance::state() const {
-  if (phase_ == Phase::kFiring) return acked_ ? AlarmState::kAcked : AlarmState::kUnacked;
+  if (phase_ == ConditionPhase::kFiring) return acked_ ? AlarmState::kAcked : AlarmState::kUnacked;
   if (after_resolve_ != AlarmState::kNormal) return after_resolve_;
-  return phase_ == Phase::kPending ? AlarmState::kPending : AlarmState::kNormal;
+  return phase_ == ConditionPhase::kPending ? AlarmState::kPending : AlarmState::kNormal;
 }
 
 int AlarmInstance::severity() const {
@@ -176,38 +189,38 @@ void AlarmInstance::RunTimers(Timestamp now, Transitions& out) {
   }
   if (chattering_ && !ChatterHolds(now)) SetChattering(false, now, out);
   if (spec_.no_data_after > 0 && !stale_ && last_point_at_ &&
-      now - *last_point_at_ >= spec_.no_data_after) {
+      Due(now, *last_point_at_, spec_.no_data_after)) {
     stale_ = true;
     EmitNoData(true, now, out);
   }
-  if (phase_ == Phase::kPending && now - *hold_since_ >= spec_.on_delay) {
+  if (phase_ == ConditionPhase::kPending && Due(now, *hold_since_, spec_.on_delay)) {
     Fire(TransitionCause::kTimer, now, out);
   }
-  if (phase_ == Phase::kFiring && clear_since_ && now - *clear_since_ >= spec_.off_delay) {
+  if (phase_ == ConditionPhase::kFiring && clear_since_ &&
+      Due(now, *clear_since_, spec_.off_delay)) {
     Resolve(TransitionCause::kTimer, now, out);
   }
 }
 
-void AlarmInstance::Evaluate(TransitionCause cause, Timestamp now, Transitions& out) {
+void AlarmInstance::Evaluate(TransitionCause cause, Mark before, Timestamp now, Transitions& out) {
   const int condition = ConditionSeverity();
-  const Mark before = MarkNow();
   switch (phase_) {
-    case Phase::kInactive:
+    case ConditionPhase::kInactive:
       if (condition == 0) return;
       if (spec_.on_delay == 0) return Fire(cause, now, out);
-      phase_ = Phase::kPending;
+      phase_ = ConditionPhase::kPending;
       hold_since_ = now;
       return Emit(cause, before, now, out, {});
-    case Phase::kPending:
+    case ConditionPhase::kPending:
       if (condition == 0) {
-        phase_ = Phase::kInactive;
+        phase_ = ConditionPhase::kInactive;
         hold_since_.reset();
       }
       return Emit(cause, before, now, out, {});  // also a severity change while pending
-    case Phase::kFiring:
+    case ConditionPhase::kFiring:
       if (condition == 0) {
         if (!clear_since_) clear_since_ = now;
-        if (now - *clear_since_ >= spec_.off_delay) Resolve(cause, now, out);
+        if (Due(now, *clear_since_, spec_.off_delay)) Resolve(cause, now, out);
         return;
       }
       clear_since_.reset();
@@ -219,7 +232,7 @@ void AlarmInstance::Evaluate(TransitionCause cause, Timestamp now, Transitions& 
 
 void AlarmInstance::Fire(TransitionCause cause, Timestamp now, Transitions& out) {
   const Mark before = MarkNow();
-  phase_ = Phase::kFiring;
+  phase_ = ConditionPhase::kFiring;
   alarm_severity_ = ConditionSeverity();
   acked_ = false;
   after_resolve_ = AlarmState::kNormal;
@@ -231,7 +244,7 @@ void AlarmInstance::Fire(TransitionCause cause, Timestamp now, Transitions& out)
 
 void AlarmInstance::Resolve(TransitionCause cause, Timestamp now, Transitions& out) {
   const Mark before = MarkNow();
-  phase_ = Phase::kInactive;
+  phase_ = ConditionPhase::kInactive;
   clear_since_.reset();
   if (spec_.latched) {
     after_resolve_ = AlarmState::kLatched;
@@ -250,7 +263,8 @@ void AlarmInstance::RecordEdge(Timestamp now, Transitions& out) {
   const auto capacity = static_cast<std::size_t>(spec_.chatter.transitions);
   if (capacity == 0) return;
   if (chatter_count_ == capacity) {
-    std::copy(chatter_edges_.begin() + 1, chatter_edges_.begin() + static_cast<long>(capacity),
+    std::copy(chatter_edges_.begin() + 1,
+              chatter_edges_.begin() + static_cast<std::ptrdiff_t>(capacity),
               chatter_edges_.begin());
     --chatter_count_;
   }
@@ -261,7 +275,8 @@ void AlarmInstance::RecordEdge(Timestamp now, Transitions& out) {
 bool AlarmInstance::ChatterHolds(Timestamp now) const {
   const auto needed = static_cast<std::size_t>(spec_.chatter.transitions);
   return needed > 0 && chatter_count_ >= needed &&
-         now - chatter_edges_[chatter_count_ - needed] <= spec_.chatter.window;
+         Elapsed(now, chatter_edges_[chatter_count_ - needed]) <=
+             static_cast<std::uint64_t>(spec_.chatter.window);
 }
 
 void AlarmInstance::SetChattering(bool chattering, Timestamp now, Transitions& out) {
@@ -278,7 +293,7 @@ void AlarmInstance::ChangeMask(TransitionCause cause, std::string_view actor, st
   const bool unmasked = was_masked && !masked();
   bool reannounce = false;
   if (unmasked) {  // return from masking: reflect the current value
-    if (phase_ == Phase::kFiring) {
+    if (phase_ == ConditionPhase::kFiring) {
       acked_ = false;
       reannounce = true;
     } else {
@@ -298,10 +313,11 @@ void AlarmInstance::OnValue(double value, Timestamp event_time, Timestamp now, T
     EmitNoData(false, now, out);
   }
   if (std::isnan(value) || (last_value_ && event_time < last_event_time_)) return;
+  const Mark before = MarkNow();
   last_value_ = value;
   last_event_time_ = event_time;
   tripped_ = UpdateTripped(spec_.condition, tripped_, value);
-  Evaluate(TransitionCause::kValue, now, out);
+  Evaluate(TransitionCause::kValue, before, now, out);
 }
 
 void AlarmInstance::OnTick(Timestamp now, Transitions& out) { RunTimers(now, out); }
@@ -309,9 +325,9 @@ void AlarmInstance::OnTick(Timestamp now, Transitions& out) { RunTimers(now, out
 Status AlarmInstance::Acknowledge(std::string_view user, Timestamp now, Transitions& out) {
   RunTimers(now, out);
   const Mark before = MarkNow();
-  if (phase_ == Phase::kFiring && !acked_) {
+  if (phase_ == ConditionPhase::kFiring && !acked_) {
     acked_ = true;
-  } else if (phase_ != Phase::kFiring && after_resolve_ != AlarmState::kNormal) {
+  } else if (phase_ != ConditionPhase::kFiring && after_resolve_ != AlarmState::kNormal) {
     after_resolve_ = AlarmState::kNormal;
   } else {
     return Invalid("nothing to acknowledge: the alarm is " +
@@ -364,6 +380,7 @@ Status AlarmInstance::UpdateSpec(AlarmSpec spec, Timestamp now, Transitions& out
   Status status = ValidateAlarmSpec(spec);
   if (!status.ok()) return status;
   RunTimers(now, out);  // time up to now passed under the old spec
+  const Mark before = MarkNow();
   const bool condition_changed = !(spec.condition == spec_.condition);
   spec_ = std::move(spec);
   if (condition_changed) {
@@ -371,11 +388,12 @@ Status AlarmInstance::UpdateSpec(AlarmSpec spec, Timestamp now, Transitions& out
   }
   const auto capacity = static_cast<std::size_t>(spec_.chatter.transitions);
   if (chatter_count_ > capacity) {
-    std::copy(chatter_edges_.begin() + static_cast<long>(chatter_count_ - capacity),
-              chatter_edges_.begin() + static_cast<long>(chatter_count_), chatter_edges_.begin());
+    std::copy(chatter_edges_.begin() + static_cast<std::ptrdiff_t>(chatter_count_ - capacity),
+              chatter_edges_.begin() + static_cast<std::ptrdiff_t>(chatter_count_),
+              chatter_edges_.begin());
     chatter_count_ = capacity;
   }
-  Evaluate(TransitionCause::kSpecUpdate, now, out);
+  Evaluate(TransitionCause::kSpecUpdate, before, now, out);
   // An alarm in its off-delay or latched keeps its severity; clamp it to the new levels.
   const Mark unclamped = MarkNow();
   alarm_severity_ = std::min(alarm_severity_, static_cast<int>(spec_.condition.levels.size()));
@@ -404,7 +422,7 @@ AlarmSnapshot AlarmInstance::snapshot() const {
   s.out_of_service = out_of_service_;
   s.out_of_service_by = out_of_service_by_;
   s.chatter_edges.assign(chatter_edges_.begin(),
-                         chatter_edges_.begin() + static_cast<long>(chatter_count_));
+                         chatter_edges_.begin() + static_cast<std::ptrdiff_t>(chatter_count_));
   s.chattering = chattering_;
   return s;
 }
@@ -418,9 +436,9 @@ StatusOr<AlarmInstance> AlarmInstance::Restore(AlarmSpec spec, const AlarmSnapsh
       s.announced_severity > static_cast<int>(kMaxSeverityLevels)) {
     return Corrupt("severity out of range");
   }
-  const bool firing = s.phase == Phase::kFiring;
+  const bool firing = s.phase == ConditionPhase::kFiring;
   if (firing && s.alarm_severity == 0) return Corrupt("firing without a severity");
-  if ((s.phase == Phase::kPending) != s.hold_since.has_value()) {
+  if ((s.phase == ConditionPhase::kPending) != s.hold_since.has_value()) {
     return Corrupt("pending needs its start time, and only pending has one");
   }
   if (s.clear_since && !firing) return Corrupt("an off-delay outside firing");
@@ -434,7 +452,7 @@ StatusOr<AlarmInstance> AlarmInstance::Restore(AlarmSpec spec, const AlarmSnapsh
   if (s.after_resolve == AlarmState::kLatched && s.alarm_severity == 0) {
     return Corrupt("latched without a severity");
   }
-  if (s.phase != Phase::kInactive && s.phase != Phase::kPending && !firing) {
+  if (s.phase != ConditionPhase::kInactive && s.phase != ConditionPhase::kPending && !firing) {
     return Corrupt("unknown phase");
   }
   if (s.last_value && std::isnan(*s.last_value)) {

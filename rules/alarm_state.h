@@ -19,14 +19,15 @@
 //    Each value updates the tripped levels (rules/alarm_condition.h, with deadband); the
 //    condition severity is the highest tripped level. Its timing is Prometheus':
 //
-//        inactive ──holds──► pending ──held `on_delay`──► firing ──clear for `off_delay`──►
-//        inactive
-//            ▲                  │                         │  ▲                           (resolved)
-//            └────clears────────┘                         └──┘ holds again within the
-//                                                               off-delay: stays firing
+//                 holds              held for on_delay            clear for off_delay
+//      INACTIVE ----------> PENDING ------------------> FIRING ---------------------> INACTIVE
+//         ^                    |                         |  ^                         (resolves)
+//         +------ clears ------+                         +--+ holds again within
+//                                                             the off-delay
 //
 //    - on_delay 0 fires on the value that trips; off_delay 0 resolves on the value that
-//      clears. A timer is due when now - start >= delay; starts are absolute times.
+//      clears. A delay is due when now - start >= delay (a `now` before the start is not
+//      due); starts are absolute processing times.
 //    - Severity changes while firing take effect at once (the deadband, not a delay,
 //      guards them); during the off-delay the severity stays the last firing one.
 //    - Between points the last value is taken to persist (sample and hold), so OnTick()
@@ -35,33 +36,54 @@
 //
 // 2. Lifecycle layer (ISA-18.2, what the operator sees), AlarmState:
 //
-//                 ┌──────────────────── ack ─────────────────────────┐
-//                 ▼                                                  │
-//         ┌──► NORMAL ──holds──► PENDING ──fires──► UNACKED ──ack──► ACKED
-//         │       ▲    ◄─clears──                    │   ▲  escalation │
-//         │       │                                  │   └─────────────┤
-//         │      ack (not latched)            resolves               resolves
-//         │       │                                  ▼                 │ (not latched)
-//         │   RTN_UNACKED ◄───────(not latched)──────┘                 ▼
-//         │                                                         NORMAL
-//         └── ack (reset) ── LATCHED ◄── resolves (latched; acked or not)
+//                 holds              fires                  ack
+//      NORMAL ----------> PENDING ----------> UNACKED ----------------> ACKED
+//      ^ ^ ^  <----------                     | ^   ^                   | |
+//      | | |    clears                        | |   +--- escalation ----+ |
+//      | | |                         resolves | | fires                   |
+//      | | |                    (not latched) v | again                   |
+//      | | +----------- ack ---------- RTN_UNACKED                        |
+//      | +---------------- resolves (acked, not latched) -----------------+
+//      |
+//      +---- ack (reset) ---- LATCHED <---- resolves (latched), from UNACKED or ACKED
+//                            |
+//                            +-- fires again --> UNACKED
 //
-//    - fires: UNACKED at the condition severity, from NORMAL/PENDING and also from
-//      RTN_UNACKED or LATCHED (a new occurrence; the old acknowledgement merges into it).
-//      While the on-delay of a new occurrence runs from RTN_UNACKED or LATCHED the state
-//      stays RTN_UNACKED / LATCHED (PENDING is only shown from NORMAL).
-//    - escalation (severity rises while firing) makes an ACKED alarm UNACKED again (the
-//      new priority needs its own acknowledgement); de-escalation keeps the ack state.
-//      [ISA-18.2 leaves re-alarming on escalation open; we re-alarm.]
-//    - resolves (condition layer goes firing → inactive): latched alarms go to LATCHED
-//      whether acknowledged or not [ISA-18.2: a latched alarm needs an operator reset
-//      after the return to normal]; others go to RTN_UNACKED if unacknowledged, else to
-//      NORMAL.
-//    - Acknowledge() is the only operator action on the lifecycle and also serves as the
-//      reset of LATCHED. It fails (kInvalidArgument) when nothing awaits acknowledgement
-//      (NORMAL, PENDING, ACKED).
-//    - "In alarm" (InAlarm(): what notifications call firing) = UNACKED, ACKED, LATCHED.
-//      Prometheus' "resolved" is a transition leaving that set.
+//    Every transition, precisely:
+//      NORMAL       condition holds, on_delay > 0          -> PENDING
+//      NORMAL       condition holds, on_delay == 0         -> UNACKED (fires)
+//      PENDING      condition clears                       -> NORMAL
+//      PENDING      held for on_delay                      -> UNACKED (fires)
+//      UNACKED      Acknowledge()                          -> ACKED
+//      ACKED        severity rises (escalation)            -> UNACKED
+//      UNACKED,     severity falls                         -> same state, new severity
+//        ACKED
+//      UNACKED      resolves, not latched                  -> RTN_UNACKED
+//      ACKED        resolves, not latched                  -> NORMAL
+//      UNACKED,     resolves, latched                      -> LATCHED
+//        ACKED
+//      RTN_UNACKED  Acknowledge()                          -> NORMAL
+//      LATCHED      Acknowledge() (the reset)              -> NORMAL
+//      RTN_UNACKED, fires again (a new occurrence; during   -> UNACKED
+//        LATCHED      its on-delay the state stays as is,
+//                     PENDING is only shown from NORMAL)
+//      any          return from masking, condition firing  -> UNACKED (re-announced)
+//      RTN_UNACKED, return from masking, not firing        -> NORMAL
+//        LATCHED
+//    Our choices where ISA-18.2 leaves them open: escalation re-alarms an acknowledged
+//    alarm (the new priority needs its own acknowledgement), de-escalation keeps the ack
+//    state; a latched alarm needs the reset after its return to normal even when it was
+//    acknowledged while active, and Acknowledge() is that reset (no separate Reset());
+//    a new occurrence from RTN_UNACKED/LATCHED absorbs the outstanding acknowledgement.
+//    Acknowledge() fails (kInvalidArgument) when nothing awaits it (NORMAL, PENDING,
+//    ACKED). "In alarm" (InAlarm(), what receivers call firing) = UNACKED, ACKED,
+//    LATCHED; Prometheus' "resolved" is a transition leaving that set.
+//
+//    Announcements (Transition::announce) follow what receivers were last told: a
+//    transition is announced when it changes the in-alarm severity receivers know
+//    (a new alarm, an escalation or de-escalation, a resolve), never for PENDING, ACKED
+//    or RTN_UNACKED -> NORMAL. Re-entering UNACKED from LATCHED at the severity receivers
+//    already hold is not announced (they never saw it end).
 //
 // Masks. Shelved (timed: until an absolute expiry; one-shot: until the alarm next
 // resolves), suppressed by design (SetSuppressed, an external boolean such as "unit not
@@ -162,7 +184,7 @@ std::string_view AlarmStateName(AlarmState state);  // "normal", "pending", "una
 bool InAlarm(AlarmState state);                     // kUnacked, kAcked, kLatched
 
 // The condition layer's phase (stored in snapshots).
-enum class Phase : std::uint8_t { kInactive, kPending, kFiring };
+enum class ConditionPhase : std::uint8_t { kInactive, kPending, kFiring };
 
 enum class TransitionCause : std::uint8_t {
   kValue,  // a point moved the alarm
@@ -217,7 +239,7 @@ struct ShelveState {
 // Everything an instance needs to continue after a restart. All times are absolute, so
 // timers resume from their original start and shelves expire on time.
 struct AlarmSnapshot {
-  Phase phase = Phase::kInactive;
+  ConditionPhase phase = ConditionPhase::kInactive;
   LevelMask tripped = 0;                           // condition layer, with deadband memory
   int alarm_severity = 0;                          // severity while in alarm (firing or latched)
   bool acked = false;                              // meaningful while firing
@@ -275,9 +297,12 @@ class AlarmInstance {
 
   // Replaces the spec, keeping the instance's state, and re-evaluates the last value
   // under it: an alarm firing at the same severity stays as it is (no transition, no
-  // announcement); a different outcome transitions as a point would (kSpecUpdate).
-  // Running timers keep their start. kInvalidArgument for an invalid spec (nothing
-  // changes).
+  // announcement); a different outcome transitions as a point would (kSpecUpdate). Level
+  // i tripped under the old condition stays tripped while the value is past the new
+  // level i's reset value. Running timers keep their start (timers due at `now` under the
+  // old spec run first). An alarm in its off-delay or LATCHED at a severity the new
+  // condition no longer has drops to the highest one it has. A change of `latched` takes
+  // effect at the next resolve. kInvalidArgument for an invalid spec (nothing changes).
   [[nodiscard]] Status UpdateSpec(AlarmSpec spec, Timestamp now, Transitions& out);
 
   AlarmSnapshot snapshot() const;
@@ -314,7 +339,8 @@ class AlarmInstance {
   void EmitNoData(bool stale, Timestamp now, Transitions& out);
 
   void RunTimers(Timestamp now, Transitions& out);
-  void Evaluate(TransitionCause cause, Timestamp now, Transitions& out);
+  // Moves the condition layer after tripped_ changed; `before`: the mark before it did.
+  void Evaluate(TransitionCause cause, Mark before, Timestamp now, Transitions& out);
   void Fire(TransitionCause cause, Timestamp now, Transitions& out);
   void Resolve(TransitionCause cause, Timestamp now, Transitions& out);
   void RecordEdge(Timestamp now, Transitions& out);
@@ -328,7 +354,7 @@ class AlarmInstance {
   AlarmSpec spec_;
 
   // Condition layer.
-  Phase phase_ = Phase::kInactive;
+  ConditionPhase phase_ = ConditionPhase::kInactive;
   LevelMask tripped_ = 0;
   std::optional<Timestamp> hold_since_;
   std::optional<Timestamp> clear_since_;

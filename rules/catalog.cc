@@ -2,8 +2,7 @@
 // Alert state and the outbox are in catalog_alerts.cc and catalog_outbox.cc.
 #include "rules/catalog.h"
 
-#include <sqlite3.h>
-
+#include <chrono>
 #include <string>
 #include <utility>
 

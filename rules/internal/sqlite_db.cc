@@ -1,9 +1,13 @@
 #include "rules/internal/sqlite_db.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 #include <utility>
 
 namespace tidewatch::rules::internal {
@@ -37,6 +41,25 @@ std::string Abbreviate(std::string_view sql) {
   }
   if (sql.size() > kMax) out += "...";
   return out;
+}
+
+// Why a file cannot be opened, in words. SQLite's own errno is misleading here: after
+// EACCES on create it retries read-only and reports that attempt's ENOENT.
+std::string WhyCannotOpen(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    if (::access(path.c_str(), R_OK | W_OK) != 0) return path + ": " + std::strerror(errno);
+    return std::string();
+  }
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::exists(dir, ec)) return "directory " + dir.string() + " does not exist";
+  if (!fs::is_directory(dir, ec)) return dir.string() + " is not a directory";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return "directory " + dir.string() + ": " + std::strerror(errno);
+  }
+  return std::string();
 }
 
 }  // namespace
@@ -126,10 +149,9 @@ StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   // unique_ptr closes it either way.
   std::unique_ptr<SqliteDb> db(new SqliteDb(path, raw));
   if (rc != SQLITE_OK) {
-    if (raw == nullptr) {
-      return Status(CodeFor(rc), "catalog " + path + ": open: " + sqlite3_errstr(rc));
-    }
-    return db->Error(rc, "open");
+    std::string message = "catalog " + path + ": open: " + sqlite3_errstr(rc);
+    if (std::string why = WhyCannotOpen(path); !why.empty()) message += " (" + why + ")";
+    return Status(CodeFor(rc), std::move(message));
   }
   sqlite3_extended_result_codes(raw, 1);
   for (auto [stmt, sql] :
@@ -209,8 +231,7 @@ Status SqliteDb::Error(int rc, std::string_view what) const {
   std::string message = "catalog " + path_ + ": " + std::string(what) + ": ";
   message += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   int err = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
-  if (err != 0 && ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_IOERR ||
-                   (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_READONLY)) {
+  if (err != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL)) {
     message += " (";
     message += std::strerror(err);
     message += ")";

@@ -123,8 +123,8 @@ TEST(AlarmConditionTest, ComparisonsWithDeadband) {
   };
   EXPECT_EQ(Severities(one(Comparison::kGreater, 10, 8), values), "0011001");
   EXPECT_EQ(Severities(one(Comparison::kGreaterEqual, 10, 8), values), "0111101");
-  EXPECT_EQ(Severities(one(Comparison::kLess, 8, 10), values), "0000011");
-  EXPECT_EQ(Severities(one(Comparison::kLessEqual, 8, 10), values), "0000111");
+  EXPECT_EQ(Severities(one(Comparison::kLess, 8, 10), values), "0000010");
+  EXPECT_EQ(Severities(one(Comparison::kLessEqual, 8, 10), values), "0000110");
   EXPECT_EQ(Severities(one(Comparison::kEqual, 9, 9), values), "1001000");
   EXPECT_EQ(Severities(one(Comparison::kNotEqual, 9, 9), values), "0110111");
   // Normal band [5, 20], back to normal inside [7, 18].
@@ -143,19 +143,19 @@ TEST(AlarmConditionTest, ValidationNamesTheBadLevel) {
   };
   EXPECT_EQ(error({Comparison::kGreater, {{"w", 10, 8}}}), "OK");
   EXPECT_EQ(error({Comparison::kGreater, {{"w", 10, 8}, {"c", 20, 21}}}),
-            "InvalidArgument: severity level 2: reset must be <= trip");
+            "INVALID_ARGUMENT: severity level 2: reset must be <= trip");
   EXPECT_EQ(error({Comparison::kLessEqual, {{"w", 10, 8}}}),
-            "InvalidArgument: severity level 1: reset must be >= trip");
+            "INVALID_ARGUMENT: severity level 1: reset must be >= trip");
   EXPECT_EQ(error({Comparison::kEqual, {{"w", 10, 8}}}),
-            "InvalidArgument: severity level 1: == and != take no deadband: reset must equal "
+            "INVALID_ARGUMENT: severity level 1: == and != take no deadband: reset must equal "
             "trip");
   EXPECT_EQ(error({Comparison::kOutsideRange, {{"w", 5, 4, 20, 18}}}),
-            "InvalidArgument: severity level 1: range needs trip <= reset <= reset_high <= "
+            "INVALID_ARGUMENT: severity level 1: range needs trip <= reset <= reset_high <= "
             "trip_high");
   EXPECT_EQ(error({Comparison::kGreater, {{"w", std::numeric_limits<double>::infinity(), 8}}}),
-            "InvalidArgument: severity level 1: trip and reset values must be finite numbers");
+            "INVALID_ARGUMENT: severity level 1: trip and reset values must be finite numbers");
   EXPECT_EQ(error({Comparison::kGreater, {}}),
-            "InvalidArgument: a condition needs 1 to 8 severity levels, got 0");
+            "INVALID_ARGUMENT: a condition needs 1 to 8 severity levels, got 0");
   EXPECT_FALSE(ValidateCondition({Comparison::kGreater, std::vector<SeverityLevel>(9)}).ok());
 }
 
@@ -164,13 +164,14 @@ TEST(AlarmSpecTest, ValidationRejectsBadDurationsAndChatter) {
   EXPECT_TRUE(ValidateAlarmSpec(spec).ok());
   spec.off_delay = -1;
   EXPECT_EQ(ValidateAlarmSpec(spec).ToString(),
-            "InvalidArgument: for, keep_firing_for and no_data_after must not be negative");
+            "INVALID_ARGUMENT: for, keep_firing_for and no_data_after must not be negative");
   spec = Above(90, 85);
   spec.chatter.transitions = 33;
   EXPECT_EQ(ValidateAlarmSpec(spec).ToString(),
-            "InvalidArgument: chatter transitions must be 0 to 32");
+            "INVALID_ARGUMENT: chatter transitions must be 0 to 32");
   spec.chatter.transitions = 3;
-  EXPECT_EQ(ValidateAlarmSpec(spec).ToString(), "InvalidArgument: chatter window must be positive");
+  EXPECT_EQ(ValidateAlarmSpec(spec).ToString(),
+            "INVALID_ARGUMENT: chatter window must be positive");
 }
 
 TEST(AlarmInstanceTest, OnDelayPendsAndRestartsWhenTheConditionClears) {
@@ -212,7 +213,7 @@ TEST(AlarmInstanceTest, DeadbandStopsNoiseAroundTheTripValueFromFlapping) {
 )");
   Script bare(Above(90, 90));  // without a deadband the same stream flaps
   bare.Feed(noisy);
-  EXPECT_EQ(bare.log().size(), 8u);
+  EXPECT_EQ(bare.log().size(), 7u);
 }
 
 TEST(AlarmInstanceTest, LevelsEscalateAndDeescalate) {
@@ -287,10 +288,10 @@ TEST(AlarmInstanceTest, LatchedAlarmStaysUntilAcknowledgedAfterReturnToNormal) {
 TEST(AlarmInstanceTest, AcknowledgeWhileActiveThenResolveToNormal) {
   Script script(Above(90, 90));
   EXPECT_EQ(script.alarm().Acknowledge("op", S(0), script.log()).ToString(),
-            "InvalidArgument: nothing to acknowledge: the alarm is normal");
+            "INVALID_ARGUMENT: nothing to acknowledge: the alarm is normal");
   script.Feed({{1, 95}}).Ack(2);
   EXPECT_EQ(script.alarm().Acknowledge("op", S(3), script.log()).ToString(),
-            "InvalidArgument: nothing to acknowledge: the alarm is acked");
+            "INVALID_ARGUMENT: nothing to acknowledge: the alarm is acked");
   script.Feed({{4, 50}});
   EXPECT_EQ(script.alarm().state(), AlarmState::kNormal);
   EXPECT_EQ(script.Log(), R"(@1 value normal/0>unacked/1 !
@@ -364,11 +365,11 @@ TEST(AlarmInstanceTest, ShelveAndUnshelveErrors) {
   Script script(Above(90, 90));
   Transitions& log = script.log();
   EXPECT_EQ(script.alarm().Shelve("a", "r", ShelveKind::kTimed, S(5), S(5), log).ToString(),
-            "InvalidArgument: a timed shelve must expire after now");
+            "INVALID_ARGUMENT: a timed shelve must expire after now");
   EXPECT_EQ(script.alarm().Shelve("a", "r", ShelveKind::kNone, S(9), S(5), log).ToString(),
-            "InvalidArgument: a shelve is timed or one-shot");
+            "INVALID_ARGUMENT: a shelve is timed or one-shot");
   EXPECT_EQ(script.alarm().Unshelve("a", S(5), log).ToString(),
-            "InvalidArgument: the alarm is not shelved");
+            "INVALID_ARGUMENT: the alarm is not shelved");
   // Re-shelving replaces the shelve; an operator unshelve while firing announces.
   script.ShelveUntil(6, 10).ShelveUntil(7, 50).Feed({{20, 95}}).Unshelve(30);
   EXPECT_EQ(script.Log(), R"(@6 shelve normal/0>normal/0 by:ann note:valve work
@@ -483,17 +484,17 @@ TEST(AlarmInstanceTest, RestoreRejectsInconsistentSnapshots) {
     mutate(snapshot);
     return AlarmInstance::Restore(spec, snapshot).status().ToString();
   };
-  const std::string prefix = "InvalidArgument: alarm snapshot does not fit its spec: ";
+  const std::string prefix = "INVALID_ARGUMENT: alarm snapshot does not fit its spec: ";
   EXPECT_EQ(restore([](AlarmSnapshot&) {}), "OK");
   EXPECT_EQ(restore([](AlarmSnapshot& s) { s.tripped = 0b10; }),
             prefix + "a tripped level past the spec's levels");
   EXPECT_EQ(restore([](AlarmSnapshot& s) { s.alarm_severity = 2; }),
             prefix + "severity out of range");
-  EXPECT_EQ(restore([](AlarmSnapshot& s) { s.phase = Phase::kFiring; }),
+  EXPECT_EQ(restore([](AlarmSnapshot& s) { s.phase = ConditionPhase::kFiring; }),
             prefix + "firing without a severity");
-  EXPECT_EQ(restore([](AlarmSnapshot& s) { s.phase = Phase::kPending; }),
+  EXPECT_EQ(restore([](AlarmSnapshot& s) { s.phase = ConditionPhase::kPending; }),
             prefix + "pending needs its start time, and only pending has one");
-  EXPECT_EQ(restore([](AlarmSnapshot& s) { s.phase = static_cast<Phase>(7); }),
+  EXPECT_EQ(restore([](AlarmSnapshot& s) { s.phase = static_cast<ConditionPhase>(7); }),
             prefix + "unknown phase");
   EXPECT_EQ(restore([](AlarmSnapshot& s) { s.after_resolve = AlarmState::kAcked; }),
             prefix + "after_resolve must be normal, rtn_unacked or latched");
@@ -508,24 +509,50 @@ TEST(AlarmInstanceTest, RestoreRejectsInconsistentSnapshots) {
   EXPECT_FALSE(AlarmInstance::Restore(bad, AlarmSnapshot{}).ok());
 }
 
+TEST(AlarmInstanceTest, ExtremeTimesInASnapshotDoNotOverflow) {
+  constexpr Timestamp kMin = std::numeric_limits<Timestamp>::min();
+  constexpr Timestamp kMax = std::numeric_limits<Timestamp>::max();
+  AlarmSpec spec = Above(90, 90);
+  spec.on_delay = S(10);
+  spec.no_data_after = S(10);
+  spec.chatter = ChatterSpec{.transitions = 1, .window = kMax, .suppress = false};
+  AlarmSnapshot snapshot;
+  snapshot.phase = ConditionPhase::kPending;
+  snapshot.tripped = 1;
+  snapshot.hold_since = kMin;
+  snapshot.last_value = 95;
+  snapshot.last_point_at = kMax;
+  snapshot.chatter_edges = {kMin};
+  StatusOr<AlarmInstance> restored = AlarmInstance::Restore(spec, snapshot);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  Script script(std::move(*restored));
+  script.alarm().OnTick(kMin, script.log());  // before every start: nothing is due
+  script.alarm().OnTick(kMax, script.log());
+  EXPECT_EQ(script.Log(), R"(@9223372036 timer pending/1>unacked/1 !
+@9223372036 chatter_start unacked/1>unacked/1
+)");
+}
+
 TEST(AlarmInstanceTest, UpdateSpecReevaluatesWithoutReannouncing) {
   Script script(Above(80, 80));
   script.Feed({{0, 85}}).Update(1, Above(70, 70));  // still firing at warning: nothing
   script.Update(2, Spec(Comparison::kGreater, {{"warning", 70, 70}, {"critical", 84, 84}}));
   script.Update(3, Above(90, 90));  // 85 no longer trips
   script.Update(4, Above(80, 80));  // trips again from the last value
-  EXPECT_EQ(script.Log(), R"(@2 spec_update unacked/1>unacked/2 !
+  EXPECT_EQ(script.Log(), R"(@0 value normal/0>unacked/1 !
+@2 spec_update unacked/1>unacked/2 !
 @3 spec_update unacked/2>rtn_unacked/0 !
 @4 spec_update rtn_unacked/0>unacked/1 !
 )");
   EXPECT_EQ(script.alarm().UpdateSpec(Above(80, 81), S(5), script.log()).ToString(),
-            "InvalidArgument: severity level 1: reset must be <= trip");
+            "INVALID_ARGUMENT: severity level 1: reset must be <= trip");
   EXPECT_EQ(script.alarm().spec(), Above(80, 80));
 }
 
 TEST(AlarmInstanceTest, UpdateSpecKeepsTimerStarts) {
   AlarmSpec spec = Above(90, 90);
   spec.on_delay = S(60);
+  spec.off_delay = S(100);
   Script script(spec);
   script.Feed({{0, 95}});
   spec.on_delay = S(10);
@@ -590,7 +617,7 @@ TEST(AlarmInstanceTest, OnValueDoesNotAllocate) {
     out.clear();
   }
   EXPECT_EQ(test_util::ThreadAllocations(), before);
-  EXPECT_GT(transitions, 100u);  // the loop did go through the lifecycle
+  EXPECT_GT(transitions, 50u);  // the loop did go through the lifecycle
 }
 
 }  // namespace

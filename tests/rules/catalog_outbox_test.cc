@@ -78,10 +78,11 @@ TEST_F(CatalogAlertsTest, TransitionWritesInstanceAuditAndOutbox) {
   firing.pending_since = 30;
   firing.last_value = 12.5;
   firing.snapshot = R"({"level":"high"})";
-  ASSERT_TRUE(catalog_->RecordTransition(Transition(firing, "pending"),
-                                         std::vector<OutboxRow>{{"hook", "k1", "fire!"},
-                                                                {"am", "k2", "fire!"}})
-                  .ok());
+  ASSERT_TRUE(
+      catalog_
+          ->RecordTransition(Transition(firing, "pending"),
+                             std::vector<OutboxRow>{{"hook", "k1", "fire!"}, {"am", "k2", "fire!"}})
+          .ok());
   StatusOr<std::vector<AlertInstanceRecord>> loaded = catalog_->LoadInstances();
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->size(), 1u);
@@ -108,7 +109,8 @@ TEST_F(CatalogAlertsTest, FailedTransitionLeavesNothing) {
   ASSERT_TRUE(Fire("a", "firing", "pending", 10, {{"hook", "a-fire", "p"}}).ok());
   // The instance update and the first outbox row succeed inside the transaction; the
   // second row breaks the idempotency key's uniqueness and must undo all of it.
-  Status failed = Fire("a", "resolved", "firing", 20, {{"hook", "a-resolve", "p"}, {"hook", "a-fire", "p"}});
+  Status failed =
+      Fire("a", "resolved", "firing", 20, {{"hook", "a-resolve", "p"}, {"hook", "a-fire", "p"}});
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(failed.message(), "outbox idempotency key \"a-fire\" already exists");
@@ -132,15 +134,17 @@ TEST_F(CatalogAlertsTest, FailedTransitionLeavesNothing) {
 }
 
 TEST_F(CatalogAlertsTest, TransitionOfAnUnknownRuleIsRefused) {
-  Status s = catalog_->RecordTransition(Transition(Instance(rule_ + 7, "a", "firing", 1), "pending"),
-                                        std::vector<OutboxRow>{{"hook", "k", "p"}});
+  Status s =
+      catalog_->RecordTransition(Transition(Instance(rule_ + 7, "a", "firing", 1), "pending"),
+                                 std::vector<OutboxRow>{{"hook", "k", "p"}});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("rule " + std::to_string(rule_ + 7) + " does not exist"));
   EXPECT_TRUE(catalog_->LoadInstances()->empty());
   EXPECT_EQ(catalog_->CountOutbox("hook")->pending, 0);
   EXPECT_EQ(Fire("a", "", "pending", 1, {}).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Fire("a", "firing", "pending", 1, {{"", "k", "p"}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Fire("a", "firing", "pending", 1, {{"", "k", "p"}}).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(CatalogAlertsTest, OperatorActionsRecordHistoryAndAudit) {
@@ -169,12 +173,14 @@ TEST_F(CatalogAlertsTest, OperatorActionsRecordHistoryAndAudit) {
   unshelve.kind = OperatorActionKind::kUnshelve;
   unshelve.expires_at.reset();
   unshelve.instance.shelved_until.reset();
-  ASSERT_TRUE(catalog_->RecordOperatorAction(unshelve, std::vector<OutboxRow>{{"hook", "a-re", "p"}}).ok());
+  ASSERT_TRUE(
+      catalog_->RecordOperatorAction(unshelve, std::vector<OutboxRow>{{"hook", "a-re", "p"}}).ok());
 
   EXPECT_EQ(Audit("a"),
             "bob unshelve firing->firing (maintenance); bob shelve firing->firing (maintenance); "
             "alice acknowledge firing->firing (on it); engine transition pending->firing");
-  StatusOr<std::vector<OperatorActionEntry>> history = catalog_->OperatorActionsForInstance(rule_, "a", 2);
+  StatusOr<std::vector<OperatorActionEntry>> history =
+      catalog_->OperatorActionsForInstance(rule_, "a", 2);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].kind, OperatorActionKind::kUnshelve);
@@ -198,7 +204,9 @@ TEST_F(CatalogAlertsTest, OperatorActionsRecordHistoryAndAudit) {
 TEST_F(CatalogAlertsTest, ResolveNeverOvertakesItsFiring) {
   ASSERT_TRUE(Fire("a", "firing", "pending", 1, {{"hook", "a-fire", "p"}}).ok());
   ASSERT_TRUE(Fire("b", "firing", "pending", 2, {{"hook", "b-fire", "p"}}).ok());
-  ASSERT_TRUE(Fire("a", "resolved", "firing", 3, {{"hook", "a-resolve", "p"}, {"other", "a-other", "p"}}).ok());
+  ASSERT_TRUE(
+      Fire("a", "resolved", "firing", 3, {{"hook", "a-resolve", "p"}, {"other", "a-other", "p"}})
+          .ok());
 
   // a-resolve waits for a-fire; another channel does not wait for this one.
   EXPECT_EQ(Claim("hook", 10), "a-fire b-fire");
@@ -273,8 +281,9 @@ TEST_F(CatalogAlertsTest, RestartReloadsStateAndPendingNotifications) {
   shelved.suppressed = true;
   shelved.out_of_service = true;
   ASSERT_TRUE(catalog_->RecordTransition(Transition(pending, "inactive"), {}).ok());
-  ASSERT_TRUE(catalog_->RecordTransition(Transition(shelved, "pending"),
-                                         std::vector<OutboxRow>{{"hook", "a-fire", "payload"}})
+  ASSERT_TRUE(catalog_
+                  ->RecordTransition(Transition(shelved, "pending"),
+                                     std::vector<OutboxRow>{{"hook", "a-fire", "payload"}})
                   .ok());
   ASSERT_EQ(Claim("hook", 10, 10, 20), "a-fire");  // in flight when the process dies
 

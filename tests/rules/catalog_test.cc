@@ -26,12 +26,16 @@ using ::testing::HasSubstr;
 // A raw connection, for what the Catalog API does not expose.
 class RawDb {
  public:
-  explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK); }
+  explicit RawDb(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+  }
   RawDb(const RawDb&) = delete;
   RawDb& operator=(const RawDb&) = delete;
   ~RawDb() { sqlite3_close(db_); }
 
-  int Exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
   // The first column of the first row, as text ("" when there is none).
   std::string Text(const std::string& sql) {
     sqlite3_stmt* stmt = nullptr;
@@ -188,7 +192,9 @@ TEST(CatalogOpenTest, DamagedPagesAreDataLoss) {
     auto catalog = MustOpen(path);
     ASSERT_NE(catalog, nullptr);
     for (int i = 0; i < 50; ++i) {
-      ASSERT_TRUE(catalog->CreateRule({"rule-" + std::to_string(i), "plant", std::string(300, 'x'), true}).ok());
+      ASSERT_TRUE(
+          catalog->CreateRule({"rule-" + std::to_string(i), "plant", std::string(300, 'x'), true})
+              .ok());
     }
   }  // the last connection checkpoints the WAL into the main file
   const auto size = std::filesystem::file_size(path);
@@ -206,22 +212,25 @@ TEST(CatalogOpenTest, DamagedPagesAreDataLoss) {
 
 TEST(CatalogOpenTest, UnwritableLocationIsAClearError) {
   TempDir dir;
-  {
-    std::ofstream(dir.File("plain-file")) << "x";
-  }
+  { std::ofstream(dir.File("plain-file")) << "x"; }
   // A path through a regular file fails for every user, root included.
   StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(dir.File("plain-file/c.db"));
   ASSERT_FALSE(catalog.ok());
   EXPECT_EQ(catalog.status().code(), StatusCode::kInternal);
   EXPECT_THAT(catalog.status().message(), HasSubstr("plain-file/c.db"));
   EXPECT_THAT(catalog.status().message(), HasSubstr("unable to open"));
+  EXPECT_THAT(catalog.status().message(), HasSubstr("plain-file is not a directory"));
+
+  catalog = Catalog::Open(dir.File("missing/c.db"));
+  ASSERT_FALSE(catalog.ok());
+  EXPECT_THAT(catalog.status().message(), HasSubstr("missing does not exist"));
 }
 
 TEST(CatalogOpenTest, ReadOnlyDirectoryIsAClearError) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   TempDir dir;
-  std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read |
-                                               std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(
+      dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(dir.File("c.db"));
   ASSERT_FALSE(catalog.ok());
   EXPECT_EQ(catalog.status().code(), StatusCode::kInternal);
@@ -316,7 +325,8 @@ TEST(CatalogRulesTest, HostileTextIsStoredVerbatim) {
   auto catalog = MustOpen(dir.File("c.db"));
   ASSERT_NE(catalog, nullptr);
   const std::string name = "x'); DROP TABLE rules; --";
-  const std::string definition = std::string("quote ' \" nul \0 byte", 20) + std::string(1 << 20, 'z');
+  const std::string definition =
+      std::string("quote ' \" nul \0 byte", 20) + std::string(1 << 20, 'z');
   ASSERT_TRUE(catalog->CreateRule({name, "pl\"ant", definition, true}).ok());
   StatusOr<RuleRecord> rule = catalog->GetRule(name);
   ASSERT_TRUE(rule.ok()) << rule.status().ToString();
@@ -362,7 +372,8 @@ TEST(CatalogChannelsTest, Crud) {
   std::int64_t now = 7;
   auto catalog = MustOpen(dir.File("c.db"), FakeClock(&now));
   ASSERT_NE(catalog, nullptr);
-  for (ChannelKind kind : {ChannelKind::kWebhook, ChannelKind::kAlertmanager, ChannelKind::kKafka}) {
+  for (ChannelKind kind :
+       {ChannelKind::kWebhook, ChannelKind::kAlertmanager, ChannelKind::kKafka}) {
     const std::string name(ChannelKindName(kind));
     StatusOr<ChannelRecord> created = catalog->CreateChannel({name, kind, "{\"n\":1}"});
     ASSERT_TRUE(created.ok()) << created.status().ToString();
