@@ -286,8 +286,9 @@ def main():
         report["write"][name] = {"seconds": elapsed, "points_per_s": rate,
                                  "server_cpu_s": cpu, "client_cpu_s": client,
                                  "load": load_avg()}
+        cpu_text = "?" if cpu is None else f"{cpu:.2f}"
         print(f"write {name}: {elapsed:.2f} s, {rate / 1e6:.3f} M points/s, server CPU "
-              f"{cpu} s, client CPU {client:.1f} s, load {load_avg()}", flush=True)
+              f"{cpu_text} s, client CPU {client:.1f} s, load {load_avg()}", flush=True)
     w = report["write"]
     report["write_ratio"] = w["tidewatch"]["points_per_s"] / w["influx"]["points_per_s"]
     print(f"write ratio tidewatch/influx: {report['write_ratio']:.2f}", flush=True)
