@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace tidewatch::daemon {
@@ -141,6 +142,28 @@ constexpr DeadLetterCounter kDeadLetterCounters[] = {
      &DeadLetterStats::queue_full},
 };
 
+struct TopicCounter {
+  std::string_view name;
+  std::string_view help;
+  std::uint64_t ingest::TopicCounts::*value;
+};
+
+constexpr TopicCounter kTopicCounters[] = {
+    {"tidewatch_ingest_topic_messages_total", "Kafka messages consumed per topic, good or bad.",
+     &ingest::TopicCounts::messages},
+    {"tidewatch_ingest_topic_points_total",
+     "Points decoded from a topic's messages for the field rings.", &ingest::TopicCounts::points},
+    {"tidewatch_ingest_topic_bytes_total", "Message payload bytes consumed per topic.",
+     &ingest::TopicCounts::bytes},
+};
+
+// "topic/partition" -> (topic, partition); a key without '/' is all topic.
+std::pair<std::string_view, std::string_view> SplitPartitionKey(std::string_view key) {
+  const std::size_t slash = key.rfind('/');
+  if (slash == std::string_view::npos) return {key, {}};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
 // Process metrics as the Prometheus client libraries name them, from /proc/self.
 // A file that cannot be read leaves its metrics out.
 struct ProcStat {
@@ -258,11 +281,27 @@ void WriteKafkaMetrics(PrometheusTextWriter& w, std::string_view source,
            "the lag.",
            kGauge);
   for (const auto& [key, offset] : processed) {
-    const std::size_t slash = key.rfind('/');
-    const std::string_view k(key);
-    const std::string_view topic = slash == std::string::npos ? k : k.substr(0, slash);
-    const std::string_view partition = slash == std::string::npos ? "" : k.substr(slash + 1);
+    const auto [topic, partition] = SplitPartitionKey(key);
     w.Sample({{"source", source}, {"topic", topic}, {"partition", partition}}, offset);
+  }
+  w.Family("tidewatch_kafka_consumer_lag",
+           "Offsets not yet processed per partition: its high watermark (as last fetched, "
+           "refreshed about every second) minus its processed offset, at least 0. Only "
+           "partitions with both known.",
+           kGauge);
+  for (const auto& [key, offset] : processed) {
+    const auto high = stats.high_watermarks.find(key);
+    if (high == stats.high_watermarks.end()) continue;
+    const auto [topic, partition] = SplitPartitionKey(key);
+    // Read at different moments: the watermark may trail the processed offset.
+    const std::int64_t lag = high->second > offset ? high->second - offset : 0;
+    w.Sample({{"source", source}, {"topic", topic}, {"partition", partition}}, lag);
+  }
+  for (const TopicCounter& c : kTopicCounters) {
+    w.Family(c.name, c.help, kCounter);
+    for (const auto& [topic, counts] : stats.per_topic) {
+      w.Sample({{"source", source}, {"topic", topic}}, counts.*c.value);
+    }
   }
 }
 

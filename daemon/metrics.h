@@ -14,9 +14,12 @@
 //   per Kafka source {source}: ingest_messages_total, ingest_points_total,
 //   ingest_bad_lines_total, ingest_string_fields_total, ingest_points_refused_total,
 //   ingest_messages_rejected_total, ingest_rejections_total{topic,reason},
+//   ingest_topic_{messages,points,bytes}_total{topic},
 //   kafka_pauses_total, kafka_rebalances_total, kafka_consumer_errors_total,
 //   kafka_points_abandoned_total, kafka_dead_letters_{queued,delivered,failed}_total,
-//   kafka_dead_letter_queue_full_total, kafka_processed_offset{topic,partition};
+//   kafka_dead_letter_queue_full_total, kafka_processed_offset{topic,partition},
+//   kafka_consumer_lag{topic,partition} (high watermark minus processed offset, >= 0;
+//   only partitions with both known);
 //   evaluation_points_stored_total, evaluation_points_refused_total,
 //   evaluation_batches_total; checkpoint_age_seconds; query_duration_seconds
 //   (histogram); build_info{version}; process_resident_memory_bytes,
@@ -72,7 +75,8 @@ struct MetricsSources {
 std::string RenderMetrics(const MetricsSources& sources);
 
 // The metrics of one Kafka source from its stats and processed offsets ("topic/
-// partition" -> offset); RenderMetrics() calls it per source. Exposed for tests.
+// partition" -> offset; the lag pairs them with stats.high_watermarks); RenderMetrics()
+// calls it per source. Exposed for tests.
 void WriteKafkaMetrics(PrometheusTextWriter& w, std::string_view source,
                        const ingest::KafkaSourceStats& stats,
                        const store::SnapshotOffsets& processed);

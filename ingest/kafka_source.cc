@@ -206,6 +206,10 @@ KafkaSourceStats KafkaSource::stats() const {
   s.rebalances = get(c.rebalances);
   if (dead_letters_) s.dead_letters = dead_letters_->stats();
   s.rejected = shared_.Rejected();
+  for (const auto& [topic, counters] : shared_.Topics()) {
+    s.per_topic[topic] = {get(counters->messages), get(counters->points), get(counters->bytes)};
+  }
+  s.high_watermarks = shared_.HighWatermarks();
   return s;
 }
 

@@ -118,6 +118,15 @@ struct KafkaSourceConfig {
 // can give a bare consumer the very same settings.
 std::map<std::string, std::string> KafkaSourceConsumerDefaults();
 
+// Ingest counts of one topic (KafkaSourceStats::per_topic).
+struct TopicCounts {
+  std::uint64_t messages = 0;  // consumed, good or bad
+  std::uint64_t points = 0;    // decoded and handed to the rings (see KafkaSourceStats)
+  std::uint64_t bytes = 0;     // message values (payloads), keys and headers left out
+  bool operator==(const TopicCounts&) const = default;
+};
+
+// Counters only grow (for the life of the source); the maps are copies taken by stats().
 struct KafkaSourceStats {
   std::uint64_t messages = 0;           // consumed, good or bad
   std::uint64_t points = 0;             // pushed into the rings
@@ -132,6 +141,18 @@ struct KafkaSourceStats {
   DeadLetterStats dead_letters;         // zeros without a dead-letter topic
   // Rejected messages per topic and reason (a message counts once per reason it has).
   std::map<std::string, RejectCounts> rejected;
+  // Per topic: its share of `messages`, the points decoded from them for the rings
+  // (pushed, unless a revocation or Stop() abandons them first, see points_abandoned),
+  // and their payload bytes. Topics appear once a message of theirs is consumed.
+  std::map<std::string, TopicCounts> per_topic;
+  // "topic/partition" -> high watermark (the offset the next produced message gets) of
+  // the partitions assigned to this source, as librdkafka last saw it in a fetch
+  // response; refreshed by the consumer thread about once a second, so up to ~1 s
+  // plus a fetch behind. Absent while unknown (before the partition's first fetch).
+  // The consumer lag of a partition is its high watermark minus its processed offset
+  // (KafkaSource::ProcessedOffsets()); the two are read at different moments, so the
+  // difference may be briefly negative and is best clamped at 0.
+  std::map<std::string, std::int64_t> high_watermarks;
 };
 
 class KafkaSource {

@@ -23,6 +23,9 @@ constexpr int kMaxMessagesPerIteration = 500;
 constexpr int kIdlePollMs = 100;
 constexpr int kBlockedPollMs = 1;
 constexpr std::int64_t kNsPerMs = 1'000'000;
+// How often the high watermarks are published: often enough for a lag gauge scraped
+// every few seconds, seldom enough that the map copy is negligible.
+constexpr std::chrono::seconds kWatermarkInterval{1};
 
 // The message's timestamp in ns; the wall clock when it has none (or an absurd one),
 // as InfluxDB stamps lines that carry no time.
@@ -90,6 +93,7 @@ void ConsumerLoop::RunOnce() {
   Advance();
   ApplyCommitRequests();
   if (draining_ && !drained_) CheckDrained();
+  RefreshWatermarks();
 }
 
 void ConsumerLoop::StartDrain() {
@@ -145,6 +149,7 @@ void ConsumerLoop::Handle(const rd_kafka_message_t& m) {
   std::optional<std::string_view> value;
   if (m.payload != nullptr) value.emplace(static_cast<const char*>(m.payload), m.len);
   StageOutcome outcome = deps_.stager->Stage(value, MessageTimeNs(m), scratch_.points);
+  CountTopic(pipeline.topic(), m.len, scratch_.points.size());
   SourceCounters::Add(counters.string_fields, outcome.string_fields);
   SourceCounters::Add(counters.bad_lines, outcome.bad_lines);
   SourceCounters::Add(counters.points_refused, outcome.points_refused);
@@ -164,6 +169,32 @@ void ConsumerLoop::Handle(const rd_kafka_message_t& m) {
     Pause(pipeline, true);
     blocked_ = true;
   }
+}
+
+void ConsumerLoop::CountTopic(const std::string& topic, std::size_t bytes, std::size_t points) {
+  if (topic_counters_ == nullptr || topic != counted_topic_) {
+    topic_counters_ = &deps_.shared->Topic(topic);
+    counted_topic_ = topic;  // reuses its buffer once it fits the longest topic name
+  }
+  SourceCounters::Add(topic_counters_->messages, 1);
+  SourceCounters::Add(topic_counters_->points, points);
+  SourceCounters::Add(topic_counters_->bytes, bytes);
+}
+
+void ConsumerLoop::RefreshWatermarks() {
+  const Clock::time_point now = Clock::now();
+  if (now < next_watermarks_ || consumer_closed_) return;
+  next_watermarks_ = now + kWatermarkInterval;
+  store::SnapshotOffsets watermarks;
+  for (const auto& [key, pipeline] : pipelines_) {
+    std::int64_t low = RD_KAFKA_OFFSET_INVALID;
+    std::int64_t high = RD_KAFKA_OFFSET_INVALID;
+    const rd_kafka_resp_err_t err = rd_kafka_get_watermark_offsets(
+        consumer_.get(), pipeline->topic().c_str(), pipeline->partition(), &low, &high);
+    // Not fetched yet: RD_KAFKA_OFFSET_INVALID (negative); left out as unknown.
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0) watermarks.emplace(key, high);
+  }
+  deps_.shared->SetHighWatermarks(std::move(watermarks));
 }
 
 void ConsumerLoop::HandleError(const rd_kafka_message_t& m) {

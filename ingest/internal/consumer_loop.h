@@ -30,6 +30,13 @@
 // still stuck after that is abandoned (PartitionPipeline::Abandon) and will be consumed
 // again by the next owner from the last committed offset, which never passes it.
 //
+// Statistics. Each staged message is also counted under its topic (SourceShared::Topic;
+// the counters of the last topic are kept at hand, so a message costs no lookup while
+// the topic repeats). At most once per kWatermarkInterval an iteration publishes the
+// high watermark of every assigned partition as librdkafka last saw it in a fetch
+// response (rd_kafka_get_watermark_offsets: cached, no broker round trip; unknown until
+// the partition's first fetch, and not updated while it is paused), for the lag metric.
+//
 // Thread safety: every member function runs on the consumer thread, except Create() and
 // Subscribe(), which run before it starts.
 #ifndef TIDEWATCH_INGEST_INTERNAL_CONSUMER_LOOP_H_
@@ -149,6 +156,11 @@ class ConsumerLoop {
   // Final offsets, resume, abandon, forget: the pipeline is gone afterwards.
   void Finish(PartitionPipeline& pipeline, bool store_offset);
   void CheckSeriesGeneration();
+  // Counts a staged message of `topic` in SourceShared's per-topic counters.
+  void CountTopic(const std::string& topic, std::size_t bytes, std::size_t points);
+  // Publishes the assigned partitions' cached high watermarks, at most once per
+  // kWatermarkInterval.
+  void RefreshWatermarks();
 
   // Constant after construction.
   const ConsumerLoopOptions options_;
@@ -171,6 +183,10 @@ class ConsumerLoop {
   Clock::time_point close_deadline_{};
   LogLimiter reject_log_;
   LogLimiter error_log_;
+
+  std::string counted_topic_;                // the topic topic_counters_ belongs to
+  TopicCounters* topic_counters_ = nullptr;  // SourceShared's; null before the first
+  Clock::time_point next_watermarks_{};      // when RefreshWatermarks() may run again
 };
 
 }  // namespace tidewatch::ingest::internal

@@ -1,6 +1,7 @@
 // SourceShared: what a Kafka source's consumer thread shares with the rest of the
 // daemon: the counters behind KafkaSourceStats, the processed offsets, the offsets the
-// daemon asks to commit, the per-topic reject counts and the series-cache generation.
+// daemon asks to commit, the per-topic reject and ingest counts, the partitions' high
+// watermarks and the series-cache generation.
 //
 // Thread safety: every member function may be called from any thread. Counters are
 // relaxed atomics (statistics, no ordering implied); the maps are guarded by mu_, held
@@ -39,6 +40,14 @@ struct SourceCounters {
   static void Add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
     counter.fetch_add(n, std::memory_order_relaxed);
   }
+};
+
+// Ingest counts of one topic (KafkaSourceStats::per_topic). Written by the consumer
+// thread only, read by any.
+struct TopicCounters {
+  std::atomic<std::uint64_t> messages{0};
+  std::atomic<std::uint64_t> points{0};
+  std::atomic<std::uint64_t> bytes{0};
 };
 
 class SourceShared {
@@ -90,11 +99,43 @@ class SourceShared {
     return {rejected_.begin(), rejected_.end()};
   }
 
+  // The counters of `topic`, created on first use. Entries are never removed (a source
+  // reads few topics), so the reference stays valid for the life of this object and
+  // the consumer thread may keep it to count without the lock.
+  TopicCounters& Topic(std::string_view topic) {
+    std::lock_guard lock(mu_);
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) it = topics_.try_emplace(std::string(topic)).first;
+    return it->second;
+  }
+  // Every topic's counters; the pointers stay valid as for Topic().
+  std::vector<std::pair<std::string, const TopicCounters*>> Topics() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, const TopicCounters*>> out;
+    out.reserve(topics_.size());
+    for (const auto& [topic, topic_counters] : topics_) out.emplace_back(topic, &topic_counters);
+    return out;
+  }
+
+  // High watermarks ("topic/partition" -> offset) of the assigned partitions whose
+  // watermark the consumer knows; replaced as a whole.
+  void SetHighWatermarks(store::SnapshotOffsets watermarks) {
+    std::lock_guard lock(mu_);
+    high_watermarks_ = std::move(watermarks);
+  }
+  store::SnapshotOffsets HighWatermarks() const {
+    std::lock_guard lock(mu_);
+    return high_watermarks_;
+  }
+
  private:
   mutable std::mutex mu_;
   store::SnapshotOffsets processed_;                           // guarded by mu_
   store::SnapshotOffsets commit_requests_;                     // guarded by mu_
   std::map<std::string, RejectCounts, std::less<>> rejected_;  // guarded by mu_
+  // The map is guarded by mu_; the counters inside are atomics, updated without it.
+  std::map<std::string, TopicCounters, std::less<>> topics_;
+  store::SnapshotOffsets high_watermarks_;  // guarded by mu_
 };
 
 }  // namespace tidewatch::ingest::internal

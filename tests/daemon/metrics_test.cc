@@ -324,6 +324,59 @@ TEST(MetricsTest, KafkaMetricsPerTopicAndReason) {
   ExpectPromtoolAccepts(page);
 }
 
+TEST(MetricsTest, KafkaLagAndPerTopicRates) {
+  ingest::KafkaSourceStats stats;
+  stats.per_topic["sensors"] = {7, 21, 700};
+  stats.per_topic[std::string(kHostile)] = {1, 0, 3};
+  stats.high_watermarks = {
+      {"sensors/3", 50},    // processed 42: lag 8
+      {"sensors/9", 1000},  // no processed offset: no lag
+      {"odd", 5},           // behind the processed offset (read earlier): clamped to 0
+      {"empty/0", 0},
+  };
+  const store::SnapshotOffsets processed = {
+      {"sensors/3", 42}, {"odd", 7}, {"sensors/4", 10}, {"empty/0", 0}};
+  PrometheusTextWriter w;
+  WriteKafkaMetrics(w, "k0", stats, processed);
+  ingest::KafkaSourceStats other;
+  other.high_watermarks = {{"sensors/3", 43}};
+  other.per_topic["sensors"] = {2, 4, 6};
+  WriteKafkaMetrics(w, "k1", other, {{"sensors/3", 40}});
+  const std::string page = std::move(w).Finish();
+
+  const std::string lag = "tidewatch_kafka_consumer_lag{source=";
+  EXPECT_EQ(SampleValue(page, lag + "\"k0\",topic=\"sensors\",partition=\"3\"}"), 8);
+  EXPECT_EQ(SampleValue(page, lag + "\"k0\",topic=\"odd\",partition=\"\"}"), 0);
+  EXPECT_EQ(SampleValue(page, lag + "\"k0\",topic=\"empty\",partition=\"0\"}"), 0);
+  EXPECT_EQ(SampleValue(page, lag + "\"k1\",topic=\"sensors\",partition=\"3\"}"), 3);
+  // Only partitions with both values known.
+  EXPECT_EQ(Count(page, lag), 4u);
+  EXPECT_EQ(Count(page, "partition=\"9\""), 0u);
+  EXPECT_EQ(Count(page,
+                  "tidewatch_kafka_consumer_lag{source=\"k0\",topic=\"sensors\","
+                  "partition=\"4\"}"),
+            0u);
+  EXPECT_EQ(Count(page, "} -"), 0u);  // nothing negative anywhere
+
+  EXPECT_EQ(
+      SampleValue(page, "tidewatch_ingest_topic_messages_total{source=\"k0\",topic=\"sensors\"}"),
+      7);
+  EXPECT_EQ(
+      SampleValue(page, "tidewatch_ingest_topic_points_total{source=\"k0\",topic=\"sensors\"}"),
+      21);
+  EXPECT_EQ(
+      SampleValue(page, "tidewatch_ingest_topic_bytes_total{source=\"k0\",topic=\"sensors\"}"),
+      700);
+  EXPECT_EQ(SampleValue(page, "tidewatch_ingest_topic_bytes_total{source=\"k0\",topic=\"" +
+                                  Escaped(kHostile) + "\"}"),
+            3);
+  EXPECT_EQ(
+      SampleValue(page, "tidewatch_ingest_topic_points_total{source=\"k1\",topic=\"sensors\"}"), 4);
+  EXPECT_EQ(Count(page, "# TYPE tidewatch_kafka_consumer_lag gauge"), 1u);
+  EXPECT_EQ(Count(page, "# TYPE tidewatch_ingest_topic_bytes_total counter"), 1u);
+  ExpectPromtoolAccepts(page);
+}
+
 TEST(MetricsTest, RendersThePipeline) {
   store::StoreOptions options;
   options.index.max_series_per_db = 3;

@@ -312,6 +312,21 @@ TEST(KafkaSourceTest, CommitsProcessedOffsetsItselfWithoutSnapshotsAndFollowsReg
   CommittedReader reader(kafka.brokers(), "no-snapshots");
   ASSERT_TRUE(WaitFor([&] { return reader.Read("plant.a", 2) == Ends("plant.a", a); }));
   ASSERT_TRUE(WaitFor([&] { return reader.Read("plant.b", 1) == Ends("plant.b", b); }));
+
+  // Per topic: messages, points and payload bytes; the unsubscribed topic is absent.
+  const auto bytes = [](int messages, std::int64_t base_ts) {
+    std::uint64_t n = 0;
+    for (int m = 0; m < messages; ++m) n += Lines(m, 2, base_ts).size();
+    return n;
+  };
+  const std::map<std::string, TopicCounts> per_topic = {
+      {"plant.a", {10, 10 * 2 * 2, bytes(10, ts)}},
+      {"plant.b", {5, 5 * 2 * 2, bytes(5, ts + 1'000'000'000)}}};
+  EXPECT_EQ(source.stats().per_topic, per_topic);
+  // The cached high watermarks reach the end offsets (fetched, then refreshed within
+  // about a second), so the lag is 0 everywhere.
+  EXPECT_TRUE(WaitFor([&] { return source.stats().high_watermarks == expected; }))
+      << source.stats().high_watermarks.size() << " watermarks";
 }
 
 TEST(KafkaSourceTest, StartOffsetsFromASnapshotWinOverTheCommittedOnes) {
