@@ -1,10 +1,15 @@
 // SELECT: sources → measurements, wildcard expansion, column names, GROUP BY keys,
-// the series limit, per-group evaluation (internal/select_group.cc), then LIMIT/OFFSET,
-// SLIMIT/SOFFSET and the row limit.
+// the series limit, per-group evaluation (internal/select_group.cc, groups in parallel
+// when the statement is large), then LIMIT/OFFSET, SLIMIT/SOFFSET and the row limit.
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <exception>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -203,6 +208,113 @@ FillSpec ToFillSpec(const Fill& fill) {
   return {};
 }
 
+// GROUP BY groups are spread over threads only at this many estimated points per
+// thread, so no extra thread below 2^17 points and all four of the default
+// query.threads from 2^18. Decoding and folding cost 2-4 ns a point, so a thread gets
+// at least ~0.2 ms of work against the tens of microseconds it costs to start and
+// join: the threads never cost more than a few percent, and a statement below 2^17
+// points takes well under a millisecond on one thread anyway.
+constexpr std::uint64_t kMinPointsPerGroupThread = std::uint64_t{1} << 16;
+
+using GroupRows = std::vector<std::vector<Value>>;
+
+// Evaluates every group, results by group index. With several groups and enough
+// points, on up to env.limits.threads threads (the caller's included), each taking a
+// contiguous range of groups of about equal series count; each group's own
+// aggregation then gets the threads left over (threads / ranges, at least 1). Every
+// thread only reads the statement's shared state and the store, and builds its own
+// GroupEval per group. So the rows are those of a serial loop whose groups aggregate
+// on as many inner threads: with 1 inner thread (threads = 1, or at least as many
+// ranges as threads) bit for bit; otherwise sum, mean and stddev may differ by
+// rounding, as AggregateParallel documents.
+//
+// Errors: the status of the lowest-index failing group, where a serial loop stops:
+// a thread skips a group only when one before it has failed. An exception from a
+// group (or std::system_error from starting a thread) propagates after every
+// started thread has been joined.
+StatusOr<std::vector<GroupRows>> EvaluateGroups(const StatementEnv& env, const SelectShape& shape,
+                                                const MeasurementScope& scope,
+                                                std::span<const SeriesGroup> groups) {
+  // Points are estimated as the store's average per series times the group's series,
+  // ignoring the time range: enough to decide on threads, and free.
+  std::vector<std::uint64_t> weight(groups.size(), 0);  // store series per group
+  std::uint64_t total_weight = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (const TagSet& t : groups[g].tagsets) weight[g] += t.fields.size();
+    total_weight += weight[g];
+  }
+  const store::WindowStore& windows = env.store.windows();
+  const std::uint64_t store_series = std::max<std::uint64_t>(windows.series_count(), 1);
+  const auto points = static_cast<std::uint64_t>(static_cast<double>(windows.point_count()) /
+                                                 static_cast<double>(store_series) *
+                                                 static_cast<double>(total_weight));
+  const std::size_t max_threads = std::max<std::size_t>(env.limits.threads, 1);
+  const auto by_points = std::max<std::uint64_t>(points / kMinPointsPerGroupThread, 1);
+  const std::size_t threads = static_cast<std::size_t>(
+      std::min<std::uint64_t>(std::min(max_threads, groups.size()), by_points));
+  // Range k is [cuts[k], cuts[k + 1]), about total_weight / threads series each.
+  std::vector<std::size_t> cuts{0};
+  std::uint64_t acc = 0;
+  for (std::size_t g = 0; g + 1 < groups.size() && cuts.size() < threads; ++g) {
+    acc += weight[g];
+    if (acc * threads >= total_weight * cuts.size()) cuts.push_back(g + 1);
+  }
+  cuts.push_back(groups.size());
+  const std::size_t ranges = cuts.size() - 1;
+
+  QueryLimits inner_limits = env.limits;
+  inner_limits.threads = std::max<std::size_t>(max_threads / ranges, 1);
+  const StatementEnv inner{env.store, env.databases, inner_limits, env.context, env.deadline};
+
+  std::vector<GroupRows> rows(groups.size());
+  std::vector<Status> failed(groups.size());
+  std::atomic<std::size_t> first_failed{groups.size()};
+  // Groups [begin, end) in order, stopping at its own failure or at a group after
+  // another thread's earliest failure. Writes only rows[g] and failed[g] of its range.
+  const auto run = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t g = begin; g < end && g < first_failed.load(std::memory_order_relaxed); ++g) {
+      Status s = env.CheckDeadline();
+      if (s.ok()) {
+        StatusOr<GroupRows> r = EvaluateGroup(inner, shape, scope, groups[g]);
+        if (r.ok()) {
+          rows[g] = std::move(r).value();
+          continue;
+        }
+        s = r.status();
+      }
+      failed[g] = std::move(s);
+      std::size_t seen = first_failed.load(std::memory_order_relaxed);
+      while (g < seen && !first_failed.compare_exchange_weak(seen, g, std::memory_order_relaxed)) {
+      }
+      return;
+    }
+  };
+
+  if (ranges == 1) {
+    run(0, groups.size());
+  } else {
+    std::vector<std::exception_ptr> errors(ranges);
+    const auto guarded = [&](std::size_t k) {
+      try {
+        run(cuts[k], cuts[k + 1]);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    };
+    {
+      std::vector<std::jthread> workers;  // joined on leaving the scope, also on a throw
+      for (std::size_t k = 1; k < ranges; ++k) workers.emplace_back(guarded, k);
+      guarded(0);
+    }
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+  }
+  const std::size_t f = first_failed.load(std::memory_order_relaxed);
+  if (f < groups.size()) return failed[f];
+  return rows;
+}
+
 }  // namespace
 
 StatusOr<std::vector<ResultSeries>> ExecuteSelect(const SelectStatement& select,
@@ -297,11 +409,10 @@ StatusOr<std::vector<ResultSeries>> ExecuteSelect(const SelectStatement& select,
                     "max-select-series limit exceeded: (" + std::to_string(series_count) + "/" +
                         std::to_string(env.limits.max_series) + ")");
     }
-    for (const SeriesGroup& g : groups) {
-      if (Status s = env.CheckDeadline(); !s.ok()) return s;
-      StatusOr<std::vector<std::vector<Value>>> rows = EvaluateGroup(env, shape, scope, g);
-      if (!rows.ok()) return rows.status();
-      std::vector<std::vector<Value>>& values = *rows;
+    StatusOr<std::vector<GroupRows>> evaluated = EvaluateGroups(env, shape, scope, groups);
+    if (!evaluated.ok()) return evaluated.status();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      GroupRows& values = (*evaluated)[g];
       const auto offset = static_cast<std::size_t>(std::max<std::int64_t>(select.offset, 0));
       values.erase(values.begin(),
                    values.begin() + static_cast<std::ptrdiff_t>(std::min(offset, values.size())));
@@ -309,7 +420,7 @@ StatusOr<std::vector<ResultSeries>> ExecuteSelect(const SelectStatement& select,
         values.resize(static_cast<std::size_t>(select.limit));
       }
       if (values.empty()) continue;
-      out.push_back({scope.measurement, g.tags, columns, std::move(values), false});
+      out.push_back({scope.measurement, groups[g].tags, columns, std::move(values), false});
     }
   }
   ApplyLimits(select, env, out);

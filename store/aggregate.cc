@@ -136,7 +136,6 @@ void BucketAggregator::KeepValues(std::size_t bucket, const Timestamp* ts, const
   const std::size_t old_size = kept.size();
   kept.resize(old_size + n);
   for (std::size_t k = 0; k < n; ++k) kept[old_size + k] = {values[k], ts[k]};
-  values_sorted_ = false;
 }
 
 bool BucketAggregator::TryAddSummary(const ChunkSummary& summary) {
@@ -176,7 +175,6 @@ void BucketAggregator::Merge(const BucketAggregator& other) {
     const std::vector<TimedValue>& theirs = other.values_[i];
     if (theirs.empty()) continue;
     values_[i].insert(values_[i].end(), theirs.begin(), theirs.end());
-    values_sorted_ = false;
   }
 }
 
@@ -190,24 +188,21 @@ StatusOr<std::vector<AggregateValue>> BucketAggregator::Evaluate(AggregateFn fn,
     return InvalidArgument("percentile must be within [0, 100], got " +
                            std::to_string(percentile));
   }
-  if (fn == AggregateFn::kMedian || fn == AggregateFn::kPercentile) SortValues();
   std::vector<AggregateValue> out(bucket_count());
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = EvaluateBucket(i, fn, percentile);
   return out;
 }
 
-void BucketAggregator::SortValues() {
-  if (values_sorted_) return;
-  for (std::vector<TimedValue>& kept : values_) {
-    std::sort(kept.begin(), kept.end(), [](const TimedValue& a, const TimedValue& b) {
-      return a.value < b.value || (a.value == b.value && a.ts < b.ts);
-    });
-  }
-  values_sorted_ = true;
+const BucketAggregator::TimedValue& BucketAggregator::SelectRank(std::size_t bucket,
+                                                                 std::size_t rank) {
+  std::vector<TimedValue>& kept = values_[bucket];
+  assert(rank < kept.size());
+  const auto nth = kept.begin() + static_cast<std::ptrdiff_t>(rank);
+  std::nth_element(kept.begin(), nth, kept.end(), ValueThenTime);
+  return *nth;
 }
 
-AggregateValue BucketAggregator::EvaluateBucket(std::size_t i, AggregateFn fn,
-                                                double percentile) const {
+AggregateValue BucketAggregator::EvaluateBucket(std::size_t i, AggregateFn fn, double percentile) {
   const AggregateState& s = states_[i];
   const Timestamp start = grid_.BucketStart(i);
   const AggregateValue none = {false, 0, start};
@@ -234,18 +229,21 @@ AggregateValue BucketAggregator::EvaluateBucket(std::size_t i, AggregateFn fn,
       if (s.count < 2) return none;
       return {true, std::sqrt(s.m2 / (count - 1)), start};
     case AggregateFn::kMedian: {
-      const std::vector<TimedValue>& sorted = values_[i];
-      const std::size_t mid = sorted.size() / 2;
-      if (sorted.size() % 2 == 1) return {true, sorted[mid].value, start};
-      const double lo = sorted[mid - 1].value;
-      return {true, lo + (sorted[mid].value - lo) / 2, start};
+      const std::size_t size = values_[i].size();
+      const std::size_t mid = size / 2;
+      const double hi = SelectRank(i, mid).value;
+      if (size % 2 == 1) return {true, hi, start};
+      // After the selection every entry below `mid` precedes it: rank mid - 1 is the
+      // largest of them.
+      const auto below_end = values_[i].begin() + static_cast<std::ptrdiff_t>(mid);
+      const double lo = std::max_element(values_[i].begin(), below_end, ValueThenTime)->value;
+      return {true, lo + (hi - lo) / 2, start};
     }
     case AggregateFn::kPercentile: {
-      const std::vector<TimedValue>& sorted = values_[i];
       // InfluxDB's nearest rank, evaluated in the same order of operations.
       const double rank = std::floor(count * percentile / 100.0 + 0.5) - 1;
       if (rank < 0 || rank >= count) return none;
-      const TimedValue& picked = sorted[static_cast<std::size_t>(rank)];
+      const TimedValue& picked = SelectRank(i, static_cast<std::size_t>(rank));
       return {true, picked.value, picked.ts};
     }
   }

@@ -205,8 +205,10 @@ class BucketAggregator {
   // REQUIRES: other was created from an equal spec; &other != this.
   void Merge(const BucketAggregator& other);
 
-  // One value per bucket, in bucket order. Not const: the first median/percentile
-  // evaluation sorts each bucket's kept values in place.
+  // One value per bucket, in bucket order. Not const: a median/percentile evaluation
+  // reorders each bucket's kept values in place (std::nth_element by (value, ts), O(n)
+  // per bucket and rank, no full sort). Any sequence of evaluations, of any functions
+  // and percentiles, gives the results a full sort would, bit for bit.
   // Errors (kInvalidArgument): fn was not in spec.functions; for kPercentile,
   // percentile outside [0, 100] (or NaN). `percentile` is ignored for other functions.
   StatusOr<std::vector<AggregateValue>> Evaluate(AggregateFn fn, double percentile = 0);
@@ -225,21 +227,31 @@ class BucketAggregator {
     Timestamp ts;
   };
 
+  // The total order of kept values: by value, equal values earliest first. Entries
+  // equal under it are equal in both fields, so a selection picks exactly what a full
+  // sort would put at that rank.
+  static bool ValueThenTime(const TimedValue& a, const TimedValue& b) {
+    return a.value < b.value || (a.value == b.value && a.ts < b.ts);
+  }
+
   BucketAggregator(const AggregateSpec& spec, internal::BucketGrid grid);
 
   // Appends a run of bucket `bucket` to its kept values (median, percentile).
   void KeepValues(std::size_t bucket, const Timestamp* ts, const double* values, std::size_t n);
-  void SortValues();
-  AggregateValue EvaluateBucket(std::size_t i, AggregateFn fn, double percentile) const;
+  // The kept value of `bucket` at `rank` in (value, ts) order, by selection; reorders
+  // values_[bucket] so that the entries before it precede it and the ones after follow.
+  // REQUIRES: rank < values_[bucket].size().
+  const TimedValue& SelectRank(std::size_t bucket, std::size_t rank);
+  AggregateValue EvaluateBucket(std::size_t i, AggregateFn fn, double percentile);
 
   // Constant after construction.
   AggregateSpec spec_;
   internal::BucketGrid grid_;
 
   std::vector<AggregateState> states_;  // one per bucket
-  // One per bucket when spec_.functions.needs_values(), else empty.
+  // One per bucket when spec_.functions.needs_values(), else empty; in no particular
+  // order (Evaluate reorders them).
   std::vector<std::vector<TimedValue>> values_;
-  bool values_sorted_ = true;  // each values_[i] sorted by (value, ts)
 };
 
 // A decoded run of points, borrowed: ts strictly ascending, values finite.

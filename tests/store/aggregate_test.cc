@@ -10,6 +10,7 @@
 #include <ctime>
 #include <iterator>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -324,6 +325,35 @@ TEST(BucketAggregatorTest, MergeOfSplitInputsEqualsOnePass) {
     part_b.Merge(part_a);
     const std::vector<RefBucket> buckets = ReferenceBuckets(c.spec, c.series);
     EXPECT_EQ(FirstDifference(EvaluateAll(part_b), EvaluateAll(whole), buckets), "")
+        << "seed " << seed;
+  }
+}
+
+// Median and percentile select in place (no full sort): each evaluation reorders the
+// kept values, so results must not depend on the order of evaluations nor on points
+// added after one.
+TEST(BucketAggregatorTest, RankSelectionsInAnyOrderAndAfterMoreInputAreExact) {
+  for (std::uint64_t seed = 1; seed <= 150; ++seed) {
+    Case c = RandomCase(seed);
+    c.spec.functions.Add(Fn::kMedian);
+    c.spec.functions.Add(Fn::kPercentile);
+    BucketAggregator agg = Make(c.spec);
+    std::mt19937_64 rng(seed);
+    std::vector<std::size_t> order(std::size(kCalls));
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    for (std::size_t k = 0; k < c.series.size(); ++k) {
+      const Series& s = c.series[k];
+      agg.AddPoints(s.ts.data(), s.values.data(), s.ts.size());
+      if (k + 1 == c.series.size()) break;
+      std::shuffle(order.begin(), order.end(), rng);
+      for (const std::size_t i : order) {
+        if (c.spec.functions.contains(kCalls[i].fn)) {
+          ASSERT_TRUE(agg.Evaluate(kCalls[i].fn, kCalls[i].percentile).ok());
+        }
+      }
+    }
+    const std::vector<RefBucket> buckets = ReferenceBuckets(c.spec, c.series);
+    EXPECT_EQ(FirstDifference(EvaluateAll(agg), ReferenceAll(c.spec, buckets), buckets), "")
         << "seed " << seed;
   }
 }
