@@ -77,6 +77,11 @@ class SqliteStatement {
   friend class SqliteCursor;
   SqliteStatement(SqliteDb* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
 
+  // Binds `args`, steps to completion and calls on_row(cursor) for every row: the loop
+  // Run(), QueryAll() and QueryOne() share.
+  template <class OnRow, class... Args>
+  Status ForEachRow(OnRow&& on_row, const Args&... args);
+
   Status BindOne(int index, std::int64_t v);
   Status BindOne(int index, int v) { return BindOne(index, std::int64_t{v}); }
   Status BindOne(int index, bool v) { return BindOne(index, std::int64_t{v ? 1 : 0}); }
@@ -207,8 +212,8 @@ Status SqliteStatement::BindAll(const Args&... args) {
   return status;
 }
 
-template <class... Args>
-Status SqliteStatement::Run(const Args&... args) {
+template <class OnRow, class... Args>
+Status SqliteStatement::ForEachRow(OnRow&& on_row, const Args&... args) {
   Status s = BindAll(args...);
   if (!s.ok()) return s;
   SqliteCursor cursor(*this);
@@ -216,37 +221,35 @@ Status SqliteStatement::Run(const Args&... args) {
     StatusOr<bool> row = cursor.Next();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Ok();
+    on_row(std::as_const(cursor));
   }
+}
+
+template <class... Args>
+Status SqliteStatement::Run(const Args&... args) {
+  return ForEachRow([](const SqliteCursor&) {}, args...);
 }
 
 template <class Read, class... Args>
 auto SqliteStatement::QueryAll(Read read, const Args&... args)
     -> StatusOr<std::vector<std::invoke_result_t<Read, const SqliteCursor&>>> {
   std::vector<std::invoke_result_t<Read, const SqliteCursor&>> out;
-  Status s = BindAll(args...);
+  Status s = ForEachRow([&](const SqliteCursor& c) { out.push_back(read(c)); }, args...);
   if (!s.ok()) return s;
-  SqliteCursor cursor(*this);
-  while (true) {
-    StatusOr<bool> row = cursor.Next();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(read(std::as_const(cursor)));
-  }
+  return out;
 }
 
 template <class Read, class... Args>
 auto SqliteStatement::QueryOne(Read read, const Args&... args)
     -> StatusOr<std::optional<std::invoke_result_t<Read, const SqliteCursor&>>> {
   std::optional<std::invoke_result_t<Read, const SqliteCursor&>> out;
-  Status s = BindAll(args...);
+  Status s = ForEachRow(
+      [&](const SqliteCursor& c) {
+        if (!out.has_value()) out = read(c);
+      },
+      args...);
   if (!s.ok()) return s;
-  SqliteCursor cursor(*this);
-  while (true) {
-    StatusOr<bool> row = cursor.Next();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    if (!out.has_value()) out = read(std::as_const(cursor));
-  }
+  return out;
 }
 
 }  // namespace tidewatch::rules::internal
