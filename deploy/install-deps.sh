@@ -10,9 +10,11 @@ packages=(
   clang libclang-rt-14-dev          # sanitizers (TSan/ASan/UBSan) and libFuzzer
   librdkafka-dev                    # Kafka consumer/producer
   libboost-dev                      # Asio, Beast, lockfree (benchmark peer)
+  libssl-dev                        # HTTPS webhooks (Boost.Asio SSL)
   libsqlite3-dev                    # rule catalog, alert state, outbox
   libtomlplusplus-dev               # the daemon's TOML config (header-only)
   zlib1g-dev                        # gzip request bodies on HTTP /write
+  nlohmann-json3-dev                # JSON of the rules/alerts API and notifications (header-only)
   libspdlog-dev                     # logging
   libgtest-dev libgmock-dev         # unit tests
   libbenchmark-dev                  # benchmarks
@@ -24,6 +26,7 @@ packages=(
   influxdb-client                   # the real `influx` CLI, driven against tidewatchd in tests
   prometheus                        # promtool, which checks our /metrics output in tests
   influxdb                          # InfluxDB 1.x, the peer of the HTTP API benchmark
+  prometheus-alertmanager           # the real Alertmanager that receives alerts in tests
 )
 
 missing=()

@@ -76,6 +76,7 @@ struct RuleSpec {
   std::string db;          // the database the rule reads
   std::string definition;  // the rule as JSON text; opaque to the catalog
   bool enabled = true;
+  std::string source = "api";  // who manages it: "api" or "file"; opaque to the catalog
 };
 
 struct RuleRecord {
@@ -84,6 +85,7 @@ struct RuleRecord {
   std::string db;
   std::string definition;
   bool enabled = true;
+  std::string source = "api";
   std::int64_t version = 0;  // 1 on create, +1 on every change (incl. enable/disable)
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
@@ -154,6 +156,12 @@ struct TransitionRecord {
   std::string from_state;        // for the audit log
   std::string actor = "engine";
   std::string details;
+};
+
+// A transition with the notifications it enqueues, for RecordTransitions.
+struct TransitionWrite {
+  TransitionRecord transition;
+  std::vector<OutboxRow> outbox;
 };
 
 enum class OperatorActionKind { kAcknowledge, kShelve, kUnshelve };
@@ -266,6 +274,9 @@ class Catalog {
   // next_attempt_at = time. On any failure nothing of it is visible. kInvalidArgument
   // when the rule does not exist or an idempotency key is already in the outbox.
   Status RecordTransition(const TransitionRecord& transition, std::span<const OutboxRow> outbox);
+  // As RecordTransition for each write in order, all in ONE transaction (one fsync for
+  // a batch of points): all of them are visible afterwards, or on error none.
+  Status RecordTransitions(std::span<const TransitionWrite> writes);
   // In one transaction: upserts the instance row, appends the operator history row
   // and an audit row, and enqueues `outbox` (e.g. what an unshelve announces).
   Status RecordOperatorAction(const OperatorActionRecord& action,

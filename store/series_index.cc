@@ -347,6 +347,7 @@ void SeriesIndex::Insert(Shard& shard, const HashedKey& key, FieldType type, Ser
 }
 
 void SeriesIndex::RemoveLocked(std::span<const SeriesId> ids) {
+  removal_generation_.fetch_add(1, std::memory_order_acq_rel);
   std::vector<internal::InvertedIndex::Removed> removed;
   removed.reserve(ids.size());
   for (const SeriesId id : ids) removed.push_back({id, series_[id]->key});

@@ -21,6 +21,7 @@
 #define TIDEWATCH_STORE_SERIES_INDEX_H_
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -194,6 +195,12 @@ class SeriesIndex {
 
   std::size_t series_count() const;
   std::size_t series_count(std::string_view db) const;
+  // How many removals (Remove, DropDatabase) have happened;
+  // increases before a removed id can be handed out again. A cache keyed by SeriesId
+  // is valid while this is unchanged. One relaxed atomic load, no lock.
+  std::uint64_t removal_generation() const {
+    return removal_generation_.load(std::memory_order_acquire);
+  }
   // Intern() calls refused by max_series_per_db (points, not distinct series: every
   // point of a refused series counts), since the db's first series or last drop.
   std::uint64_t rejected_series(std::string_view db) const;
@@ -272,6 +279,7 @@ class SeriesIndex {
   std::vector<SeriesId> free_ids_;
   std::size_t live_count_ = 0;
   std::size_t series_bytes_ = 0;  // Series objects, their keys and their table nodes
+  std::atomic<std::uint64_t> removal_generation_{0};  // see removal_generation()
 };
 
 }  // namespace tidewatch::store
