@@ -22,6 +22,7 @@ RuleRecord ReadRule(const SqliteCursor& c) {
                     .db = c.Text(2),
                     .definition = c.Text(3),
                     .enabled = c.Bool(4),
+                    .source = c.Text(8),
                     .version = c.Int(5),
                     .created_at = c.Int(6),
                     .updated_at = c.Int(7)};
@@ -145,7 +146,7 @@ StatusOr<RuleRecord> Catalog::CreateRule(const RuleSpec& spec) {
   if (Status s = RequireName("rule", spec.name); !s.ok()) return s;
   std::lock_guard lock(mu_);
   auto row = statements_->insert_rule.QueryOne(ReadRule, spec.name, spec.db, spec.definition,
-                                               spec.enabled, Now());
+                                               spec.enabled, Now(), spec.source);
   if (!row.ok()) return ExplainConstraint(*db_, row.status(), Quoted("rule", spec.name));
   return Found(std::move(row), Quoted("rule", spec.name));
 }
@@ -153,7 +154,7 @@ StatusOr<RuleRecord> Catalog::CreateRule(const RuleSpec& spec) {
 StatusOr<RuleRecord> Catalog::UpdateRule(const RuleSpec& spec) {
   std::lock_guard lock(mu_);
   return Found(statements_->update_rule.QueryOne(ReadRule, spec.name, spec.db, spec.definition,
-                                                 spec.enabled, Now()),
+                                                 spec.enabled, Now(), spec.source),
                Quoted("rule", spec.name));
 }
 

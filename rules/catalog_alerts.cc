@@ -155,6 +155,25 @@ Status Catalog::RecordTransition(const TransitionRecord& transition,
   return tx.Commit();
 }
 
+Status Catalog::RecordTransitions(std::span<const TransitionWrite> writes) {
+  for (const TransitionWrite& write : writes) {
+    if (Status s = ValidateInstance(write.transition.instance, write.outbox); !s.ok()) return s;
+  }
+  if (writes.empty()) return Status();
+  std::lock_guard lock(mu_);
+  SqliteTransaction tx(*db_);
+  if (Status s = tx.Begin(); !s.ok()) return s;
+  for (const TransitionWrite& write : writes) {
+    const TransitionRecord& t = write.transition;
+    if (Status s = WriteInstance(t.instance, t.time, t.actor, "transition", t.from_state, t.details,
+                                 write.outbox);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return tx.Commit();
+}
+
 Status Catalog::RecordOperatorAction(const OperatorActionRecord& action,
                                      std::span<const OutboxRow> outbox) {
   if (Status s = ValidateInstance(action.instance, outbox); !s.ok()) return s;

@@ -123,8 +123,14 @@ CREATE TABLE outbox_dead (
 CREATE INDEX outbox_dead_by_channel ON outbox_dead (channel);
 )sql";
 
+// Who manages a rule: the API ("api") or the rules file ("file", replaced on reload).
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE rules ADD COLUMN source TEXT NOT NULL DEFAULT 'api';
+)sql";
+
 constexpr CatalogMigration kMigrations[] = {
     {"v1: rules, continuous queries, channels, alert state, audit log, outbox", kSchemaV1},
+    {"v2: rules.source (api or file)", kSchemaV2},
 };
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace {
 
 // Column lists, in the order the readers in catalog*.cc expect. Spliced into the SQL
 // at compile time; values are always bound parameters.
-#define TW_RULE_COLUMNS "id, name, db, definition, enabled, version, created_at, updated_at"
+#define TW_RULE_COLUMNS "id, name, db, definition, enabled, version, created_at, updated_at, source"
 #define TW_CQ_COLUMNS "db, name, text, created_at"
 #define TW_CHANNEL_COLUMNS "name, kind, config, created_at, updated_at"
 #define TW_INSTANCE_COLUMNS                                                          \
@@ -27,11 +27,11 @@ StatusOr<std::unique_ptr<CatalogStatements>> PrepareCatalogStatements(SqliteDb& 
   auto st = std::make_unique<CatalogStatements>();
   const std::initializer_list<std::pair<SqliteStatement*, const char*>> all = {
       {&st->insert_rule,
-       "INSERT INTO rules (name, db, definition, enabled, version, created_at, updated_at) "
-       "VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) RETURNING " TW_RULE_COLUMNS},
+       "INSERT INTO rules (name, db, definition, enabled, version, created_at, updated_at, "
+       "source) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) RETURNING " TW_RULE_COLUMNS},
       {&st->update_rule,
        "UPDATE rules SET db = ?2, definition = ?3, enabled = ?4, version = version + 1, "
-       "updated_at = ?5 WHERE name = ?1 RETURNING " TW_RULE_COLUMNS},
+       "updated_at = ?5, source = ?6 WHERE name = ?1 RETURNING " TW_RULE_COLUMNS},
       {&st->set_rule_enabled,
        "UPDATE rules SET enabled = ?2, version = version + 1, updated_at = ?3 "
        "WHERE name = ?1 RETURNING " TW_RULE_COLUMNS},

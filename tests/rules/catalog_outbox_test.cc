@@ -133,6 +133,32 @@ TEST_F(CatalogAlertsTest, FailedTransitionLeavesNothing) {
   EXPECT_EQ((*next)[0].sequence, 2);
 }
 
+TEST_F(CatalogAlertsTest, ABatchOfTransitionsCommitsTogether) {
+  std::vector<TransitionWrite> batch(3);
+  batch[0] = {Transition(Instance(rule_, "a", "firing", 10), "pending"), {{"hook", "a1", "p"}}};
+  batch[1] = {Transition(Instance(rule_, "b", "firing", 11), "pending"), {{"hook", "b1", "p"}}};
+  batch[2] = {Transition(Instance(rule_, "a", "inactive", 12), "firing"), {{"hook", "a2", "p"}}};
+  ASSERT_TRUE(catalog_->RecordTransitions(batch).ok());
+  StatusOr<std::vector<AlertInstanceRecord>> loaded = catalog_->LoadInstances();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].state, "inactive");  // the later write of "a" wins
+  EXPECT_EQ(Audit("a"), "engine transition firing->inactive; engine transition pending->firing");
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.pending = 3}));
+  EXPECT_EQ(Claim("hook", 100), "a1 b1");  // a2 waits for a1
+
+  // One bad write (a key already used) undoes the whole batch.
+  std::vector<TransitionWrite> bad(2);
+  bad[0] = {Transition(Instance(rule_, "c", "firing", 20), "pending"), {{"hook", "c1", "p"}}};
+  bad[1] = {Transition(Instance(rule_, "b", "inactive", 21), "firing"), {{"hook", "b1", "p"}}};
+  Status failed = catalog_->RecordTransitions(bad);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.message(), "outbox idempotency key \"b1\" already exists");
+  EXPECT_EQ(catalog_->LoadInstances()->size(), 2u);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.pending = 3}));
+  EXPECT_TRUE(catalog_->RecordTransitions({}).ok());
+}
+
 TEST_F(CatalogAlertsTest, TransitionOfAnUnknownRuleIsRefused) {
   Status s =
       catalog_->RecordTransition(Transition(Instance(rule_ + 7, "a", "firing", 1), "pending"),

@@ -71,6 +71,21 @@ TEST(CatalogTest, CreatesWalFileAtNewestVersion) {
   EXPECT_TRUE(std::filesystem::exists(dir.File("catalog.db-wal")));
 }
 
+TEST(CatalogTest, RulesKeepWhoManagesThem) {
+  TempDir dir;
+  auto catalog = MustOpen(dir.File("c.db"));
+  ASSERT_NE(catalog, nullptr);
+  ASSERT_TRUE(catalog->CreateRule({"from-api", "plant", "{}", true}).ok());
+  RuleSpec file_rule{"from-file", "plant", "{}", true, "file"};
+  StatusOr<RuleRecord> created = catalog->CreateRule(file_rule);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->source, "file");
+  EXPECT_EQ(catalog->GetRule("from-api")->source, "api");
+  file_rule.source = "api";  // handed over to the API
+  EXPECT_EQ(catalog->UpdateRule(file_rule)->source, "api");
+  EXPECT_EQ(catalog->SetRuleEnabled("from-file", false)->source, "api");
+}
+
 TEST(CatalogTest, PersistsAcrossReopen) {
   TempDir dir;
   std::int64_t now = 1000;
@@ -113,16 +128,20 @@ TEST(CatalogMigrationTest, UpgradesFromEveryEarlierVersion) {
     SCOPED_TRACE("from version " + std::to_string(from));
     TempDir dir;
     const std::string path = dir.File("c.db");
-    if (from == 0) {
-      RawDb empty(path);  // an empty SQLite file, user_version 0
-      ASSERT_EQ(empty.Exec("PRAGMA user_version"), SQLITE_OK);
-    } else {
-      CatalogOptions old;
-      old.migrations = std::span(all).first(from);
-      auto catalog = MustOpen(path, old);
-      ASSERT_NE(catalog, nullptr);
-      EXPECT_EQ(*catalog->SchemaVersion(), static_cast<std::int64_t>(from));
-      ASSERT_TRUE(catalog->CreateRule({"kept", "plant", "{}", true}).ok());
+    {
+      // The file an older build left: its migrations only, and a rule written with the
+      // columns every version has. (This build's statements need the newest schema, so
+      // an older file is made with plain SQL, as the older build would have.)
+      RawDb old(path);
+      for (std::size_t i = 0; i < from; ++i) {
+        ASSERT_EQ(old.Exec(std::string(all[i].sql)), SQLITE_OK) << all[i].description;
+      }
+      ASSERT_EQ(old.Exec("PRAGMA user_version = " + std::to_string(from)), SQLITE_OK);
+      if (from > 0) {
+        ASSERT_EQ(old.Exec("INSERT INTO rules (name, db, definition, enabled, version, "
+                           "created_at, updated_at) VALUES ('kept', 'plant', '{}', 1, 1, 0, 0)"),
+                  SQLITE_OK);
+      }
     }
     CatalogOptions newest;
     newest.migrations = all;
@@ -130,6 +149,9 @@ TEST(CatalogMigrationTest, UpgradesFromEveryEarlierVersion) {
     ASSERT_NE(catalog, nullptr);
     EXPECT_EQ(*catalog->SchemaVersion(), static_cast<std::int64_t>(all.size()));
     EXPECT_EQ(catalog->GetRule("kept").ok(), from > 0);
+    if (from > 0) {
+      EXPECT_EQ(catalog->GetRule("kept")->source, "api");  // v2's default
+    }
     ASSERT_TRUE(catalog->CreateRule({"new", "plant", "{}", true}).ok());
     catalog.reset();
     RawDb raw(path);
