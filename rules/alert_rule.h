@@ -46,7 +46,7 @@
 
 namespace tidewatch::rules {
 
-struct AlertInstance;  // defined in alert_rule.cc
+struct AlertInstance;  // defined in rules/internal/alert_instance.h
 
 // One transition of one instance, as the engine persists it.
 struct AlertEvent {
@@ -84,21 +84,25 @@ struct AlertView {
 // Per rule counts for the alarm-system KPIs on /metrics.
 struct AlertRuleCounts {
   std::size_t instances = 0;
-  std::size_t in_alarm = 0;      // UNACKED, ACKED, LATCHED
+  std::size_t in_alarm = 0;  // UNACKED, ACKED, LATCHED
   std::size_t unacked = 0;
   std::size_t shelved = 0;
-  std::size_t suppressed = 0;    // by design or chatter
+  std::size_t suppressed = 0;  // by design or chatter
   std::size_t out_of_service = 0;
-  std::size_t stale = 0;         // no data
+  std::size_t stale = 0;  // no data
   std::size_t chattering = 0;
-  std::uint64_t announced_alarms = 0;  // new alarms announced since start (flood KPI)
+  std::uint64_t announced_alarms = 0;   // new alarms announced since start (flood KPI)
+  std::uint64_t instances_refused = 0;  // series or groups refused beyond max_instances
 };
 
 class AlertRule {
  public:
   // kInvalidArgument if the definition does not compile (see rule_definition.h).
+  // external_url: the base of the notifications' generator_url (e.g.
+  // "http://plant-a:8086", RuleEngineOptions::external_url).
   static StatusOr<std::unique_ptr<AlertRule>> Create(std::int64_t rule_id,
-                                                     RuleDefinition definition);
+                                                     RuleDefinition definition,
+                                                     std::string external_url = {});
   ~AlertRule();
   AlertRule(const AlertRule&) = delete;
   AlertRule& operator=(const AlertRule&) = delete;
@@ -114,7 +118,8 @@ class AlertRule {
 
   // The instance of a kData series of a raw rule, created on first use (or bound to a
   // restored one with the same key). Stable while the rule lives; nullptr when the rule
-  // already has max_instances instances (the point is then not evaluated; counted).
+  // already has max_instances instances (the point is then not evaluated; counted in
+  // counts().instances_refused, as are groups OnWindowResult refuses).
   AlertInstance* InstanceFor(const store::SeriesInfo& series, std::size_t max_instances);
 
   // A point of a kData series (raw rules), `instance` from InstanceFor.
@@ -136,8 +141,8 @@ class AlertRule {
                 ShelveKind kind, Timestamp until, Timestamp now, AlertEvents& out);
   Status Unshelve(std::string_view instance_key, std::string_view user, Timestamp now,
                   AlertEvents& out);
-  Status SetOutOfService(std::string_view instance_key, bool out_of_service,
-                         std::string_view user, Timestamp now, AlertEvents& out);
+  Status SetOutOfService(std::string_view instance_key, bool out_of_service, std::string_view user,
+                         Timestamp now, AlertEvents& out);
 
   // A new definition of the same rule (same id). Labels, annotations, channels: state
   // kept, nothing re-evaluated. A changed alarm spec: AlarmInstance::UpdateSpec on every
@@ -157,17 +162,36 @@ class AlertRule {
 
  private:
   AlertRule(std::int64_t id, RuleDefinition definition, RuleQuery query,
-            std::optional<RuleQuery> suppression);
+            std::optional<RuleQuery> suppression, std::string external_url);
+
+  // The instance with `key`, created (with `tags`) unless there are max_instances.
+  AlertInstance* FindOrCreate(std::string key, std::vector<store::Tag> tags,
+                              std::size_t max_instances);
+  AlertInstance* Find(std::string_view key) const;
+  void SetTemplateLabels(AlertInstance& instance) const;
+  // Turns the transitions in scratch_ (all of `instance`) into events; clears scratch_.
+  void Collect(AlertInstance& instance, AlertEvents& out);
+  void ApplySuppression(bool suppressed, Timestamp now, AlertEvents& out);
+  bool SuppressionHolds(double value) const;
+  std::string_view SeverityName(int severity) const;
+  AlertView MakeView(const AlertInstance& instance) const;
 
   const std::int64_t id_;
   RuleDefinition definition_;
   const RuleQuery query_;
   const std::optional<RuleQuery> suppression_;
+  const std::string external_url_;
   // By instance key. unique_ptr: AlertInstance* handed out stay valid.
   std::unordered_map<std::string, std::unique_ptr<AlertInstance>> instances_;
+  // Last value per suppression series, and how many of them satisfy suppress_when.
   std::unordered_map<store::SeriesId, double> suppression_values_;
+  std::size_t suppression_satisfied_ = 0;
   bool suppressed_ = false;
-  AlertRuleCounts counts_;
+  // False until suppression was applied to every instance once (after a restore the
+  // instances carry their stored flag).
+  bool suppression_applied_ = false;
+  AlertRuleCounts counts_;  // announced_alarms and instances_refused; the rest computed
+  Transitions scratch_;     // reused per call: no allocation without a transition
 };
 
 }  // namespace tidewatch::rules
