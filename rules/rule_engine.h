@@ -15,17 +15,51 @@
 //
 // Rules. Created, changed and deleted through the Create/Update/Delete/SetEnabled calls
 // (the /api/v1/rules API: source "api") or ReplaceFileRules (the rules file: source
-// "file"; the API refuses to change those with kFailedPrecondition). Every change is
-// stored in the catalog first, then applied. Disabled rules keep their instances'
-// state in the catalog but are not evaluated.
+// "file"; the API refuses to change those with kInvalidArgument, "rule 'x' is managed by
+// the rules file"). Every change is stored in the catalog first, then applied. Disabled
+// rules keep their instances' state but are not evaluated (no points, no timers, no
+// windows); enabling one again continues its instances and starts its window afresh.
+//
+// Changing a rule (UpdateRule, ReplaceFileRules). If its query, db and suppress_when
+// stay the same, the rule keeps its id and its instances' state: AlertRule::
+// UpdateDefinition (what already fires is not re-notified). If any of them changes,
+// what the rule evaluates is different, so it becomes a new rule under the same name:
+// the old rule is deleted from the catalog (with its instances and operator history;
+// its audit and outbox rows stay) and the new one created with a new id, version 1 and
+// no instances. A firing alert of the old rule gets no resolve notification (receivers
+// let it expire, as Alertmanager does after its resolve_timeout).
+//
+// Notifications. Each announced transition's payload (rules/notification.h) is written
+// as one outbox row per channel of its rule (none when the rule has no channels). The
+// row's idempotency key is the payload's; with several channels "/<channel>" is appended
+// to each row's key (the outbox wants keys unique; each channel is its own receiver, and
+// the payload keeps the plain key, identical on every channel and every retry).
+//
+// Commit errors. The catalog writes of a batch (or a tick) are one transaction. If it
+// fails, the engine keeps its in-memory state (alerts already moved on), counts the
+// error (EngineStats::commit_errors) and keeps the writes to retry first, in order, with
+// the next commit; writes the catalog refuses outright (kInvalidArgument, kNotFound:
+// e.g. an idempotency key already stored by a commit that reported an error) are
+// retried one by one and the refused ones dropped (transitions_dropped), as is the
+// whole backlog beyond kMaxUnflushedWrites. OnPoints() cannot report the error and a
+// source's offset still moves on, so a crash while writes wait for their retry loses
+// them. An operator action first commits that backlog (kUnavailable etc. if it cannot,
+// nothing done); if its own record then fails, the caller gets the error and its
+// transitions join the backlog as plain transitions (the operator-history row is lost).
 //
 // Restart. Load() reads rules and instance state from the catalog: firing alerts stay
 // firing without a new notification, timers resume from their stored start, shelves
-// expire on time, and an instance's no-data clock restarts at Load() time.
+// expire on time, and an instance's no-data clock restarts at Load() time. Instances
+// are stored when they change state, so one that never did comes back with its next
+// point. An aggregate rule's window continues after the last bucket its instances
+// evaluated (WindowTracker::Prime).
 //
 // Thread safety: every public call is thread-safe. OnPoints() takes one mutex per
 // batch (never per point) and holds it while the batch's transitions are committed, so
-// transitions of one instance are committed in the order they happened.
+// transitions of one instance are committed in the order they happened. Rule changes
+// and operator actions hold it across their catalog writes too. Tick() runs the window
+// queries of aggregate rules without it (between two locked steps), so evaluation
+// workers never wait for a query.
 #ifndef TIDEWATCH_RULES_RULE_ENGINE_H_
 #define TIDEWATCH_RULES_RULE_ENGINE_H_
 
@@ -33,6 +67,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +75,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "rules/alert_rule.h"
@@ -51,6 +87,12 @@
 #include "store/store.h"
 
 namespace tidewatch::rules {
+
+namespace internal {
+struct EngineState;
+struct RuleEntry;
+struct RouteTarget;
+}  // namespace internal
 
 struct RuleEngineOptions {
   // Processing time (ns since the epoch); the system clock unless a test fakes it.
@@ -101,14 +143,17 @@ struct EngineStats {
   std::uint64_t points_evaluated = 0;
   std::uint64_t transitions = 0;
   std::uint64_t notifications = 0;
-  std::uint64_t instances_refused = 0;  // beyond max_instances_per_rule
-  std::uint64_t commit_errors = 0;      // catalog commits that failed (retried)
+  std::uint64_t instances_refused = 0;    // beyond max_instances_per_rule
+  std::uint64_t commit_errors = 0;        // catalog commits that failed (retried)
+  std::uint64_t transitions_dropped = 0;  // writes given up after commit errors
+  std::string last_commit_error;          // the latest commit error's message
+  std::uint64_t window_query_errors = 0;  // window queries that answered an error
   // Alarms announced in the last 10 minutes, per database.
   std::vector<std::pair<std::string, std::uint64_t>> alarms_last_10m_by_db;
   // Share of the time since start the alarm rate exceeded 10 per 10 minutes.
   double flood_time_ratio = 0;
-  std::size_t standing = 0;   // in alarm longer than 24 h
-  std::size_t stale = 0;      // in alarm but with no data (no_data_after)
+  std::size_t standing = 0;  // in alarm longer than 24 h
+  std::size_t stale = 0;     // in alarm but with no data (no_data_after)
   std::size_t shelved = 0;
   std::size_t suppressed = 0;
   std::size_t out_of_service = 0;
@@ -148,21 +193,29 @@ class RuleEngine {
   // ---- rules (actor: the API user, for the audit log) ----
   // kInvalidArgument: the definition does not compile, or the name exists.
   StatusOr<RuleStatus> CreateRule(const RuleDefinition& definition, std::string_view actor);
-  // kNotFound; kFailedPrecondition for a file rule.
+  // kNotFound; kInvalidArgument for a file rule, or a definition that does not
+  // compile. See the file comment for what a change keeps.
   StatusOr<RuleStatus> UpdateRule(const RuleDefinition& definition, std::string_view actor);
+  // kNotFound; kInvalidArgument for a file rule.
   Status DeleteRule(std::string_view name, std::string_view actor);
   StatusOr<RuleStatus> SetRuleEnabled(std::string_view name, bool enabled, std::string_view actor);
   std::vector<RuleStatus> ListRules() const;
   StatusOr<RuleStatus> GetRule(std::string_view name) const;
   // Makes the file rules exactly `rules`: creates, updates (by name) and deletes file
-  // rules. All-or-nothing: any invalid rule, or a name an API rule has, fails the whole
-  // call with every reason and changes nothing.
+  // rules. All-or-nothing: any invalid rule, a duplicate name, or a name an API rule
+  // has fails the whole call (kInvalidArgument) with every reason and changes nothing.
+  // A catalog error while applying returns that error with the changes before it made
+  // (each change is its own transaction; reapplying the file converges).
   Status ReplaceFileRules(const std::vector<RuleDefinition>& rules);
 
   // Evaluates `definition` over the data currently in the store (raw: every point in
   // event-time order per series; aggregate: the window query over the whole window)
   // with fresh instances and no side effects; returns the instances that end pending or
-  // firing.
+  // firing. Raw rules run each point at processing time = its event time. Aggregate
+  // rules query every bucket from the database's retention start up to and including
+  // the bucket of its newest point (also the still open one), and feed the buckets in
+  // order, each at processing time = its end. kInvalidArgument for a definition that
+  // does not compile or a window query that fails.
   StatusOr<std::vector<DryRunAlert>> DryRun(const RuleDefinition& definition) const;
 
   // ---- alerts ----
@@ -181,14 +234,44 @@ class RuleEngine {
   EngineStats stats() const;
 
  private:
-  struct State;  // rules, routes, KPI windows; guarded by mu_
+  using State = internal::EngineState;  // rules, routes, KPI windows; guarded by mu_
+  using RuleEntry = internal::RuleEntry;
+  using Target = internal::RouteTarget;
+  using ActionFn = std::function<Status(AlertRule&, Timestamp, AlertEvents&)>;
+
+  // Past this many writes waiting for a retry, the backlog is dropped (counted).
+  static constexpr std::size_t kMaxUnflushedWrites = 100'000;
+
   Timestamp Now() const;
+  StatusOr<std::unique_ptr<RuleEntry>> MakeEntry(const RuleRecord& record,
+                                                 RuleDefinition definition) const;
+  // The routes of `series`, resolved on first use. REQUIRES: mu_ held.
+  std::span<const Target> RoutesOf(State& s, store::SeriesId series) const;
+  // Moves s.events (all of `entry`'s rule) into s.writes; `actor` overrides the
+  // records' actor when not empty. REQUIRES: mu_ held.
+  void Absorb(State& s, const RuleEntry& entry, std::string_view actor) const;
+  void AbsorbOne(State& s, const RuleEntry& entry, AlertEvent& event, std::string_view actor,
+                 std::vector<TransitionWrite>& out) const;
+  // Commits s.writes (see the file comment on errors). REQUIRES: mu_ held.
+  Status Commit(State& s);
+  // Rule changes. REQUIRES: mu_ held; definitions compile.
+  StatusOr<RuleStatus> CreateLocked(State& s, const RuleDefinition& definition, RuleSource source);
+  StatusOr<RuleStatus> UpdateLocked(State& s, RuleEntry& entry, const RuleDefinition& definition);
+  Status DeleteLocked(State& s, std::string_view name);
+  // An operator action on one instance, recorded with RecordOperatorAction.
+  Status Act(std::string_view rule, OperatorActionKind kind, TransitionCause cause,
+             std::string_view user, std::string_view reason, std::optional<Timestamp> expires,
+             const ActionFn& action);
+  StatusOr<std::vector<DryRunAlert>> DryRunRaw(AlertRule& rule) const;
+  StatusOr<std::vector<DryRunAlert>> DryRunAggregate(AlertRule& rule) const;
+  void Run();  // the thread
 
   store::Store& store_;
   QueryExecutor& executor_;
   Catalog& catalog_;
   const RuleEngineOptions options_;
 
+  std::mutex tick_mu_;  // serialises Tick() (its window queries run outside mu_)
   mutable std::mutex mu_;
   std::unique_ptr<State> state_;  // guarded by mu_
 
