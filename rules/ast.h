@@ -357,15 +357,21 @@ struct Delete {
   friend bool operator==(const Delete&, const Delete&) = default;
 };
 
-// CREATE CONTINUOUS QUERY name ON db [RESAMPLE [EVERY d] [FOR d]] BEGIN select END.
-// The parser guarantees: select.into is set; an aggregate select has a GROUP BY
-// time() with a positive interval; resample_for, when set, is >= the interval (and
-// >= resample_every).
+// What a continuous query does with a late point inside its lateness bound: the
+// tidewatch extension `RESAMPLE ... LATE REEMIT | LATE IGNORE` (rules/window_tracker.h).
+// kDefault: no LATE clause written (re-emit).
+enum class CqLatePolicy : std::uint8_t { kDefault, kReemit, kIgnore };
+
+// CREATE CONTINUOUS QUERY name ON db [RESAMPLE [EVERY d] [FOR d] [LATE REEMIT|IGNORE]]
+// BEGIN select END. The parser guarantees: select.into is set; an aggregate select has
+// a GROUP BY time() with a positive interval; resample_for, when set, is >= the interval
+// (and >= resample_every).
 struct CreateContinuousQuery {
   std::string name;
   std::string db;
   std::int64_t resample_every_ns = 0;
   std::int64_t resample_for_ns = 0;
+  CqLatePolicy late = CqLatePolicy::kDefault;
   SelectStatement select;
   friend bool operator==(const CreateContinuousQuery&, const CreateContinuousQuery&) = default;
 };

@@ -83,7 +83,7 @@ class Parser {
 
   // ---- statements ----
   bool ParseSelect(SelectStatement& out, bool into_required);   // parser_select.cc
-  bool ParseCreateContinuousQuery(CreateContinuousQuery& out);  // parser_select.cc
+  bool ParseCreateContinuousQuery(CreateContinuousQuery& out);  // parser_statements.cc
   bool ParseShow(Statement& out);                               // parser_statements.cc
   bool ParseCreate(Statement& out);                             // parser_statements.cc
   bool ParseDrop(Statement& out);                               // parser_statements.cc

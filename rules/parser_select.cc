@@ -1,4 +1,4 @@
-// SELECT and CREATE CONTINUOUS QUERY (which wraps a SELECT).
+// SELECT (CREATE CONTINUOUS QUERY, which wraps one, is in parser_statements.cc).
 #include <utility>
 
 #include "rules/parser.h"
@@ -198,42 +198,6 @@ bool Parser::ParseFill(Fill& out) {
     out.value = number->value;
   } else {
     return FailPlain("expected number argument in fill()");
-  }
-  return true;
-}
-
-bool Parser::ParseCreateContinuousQuery(CreateContinuousQuery& out) {
-  if (!ParseIdent(out.name) || !Expect(TokenKind::kOn) || !ParseIdent(out.db)) return false;
-  if (Accept(TokenKind::kResample)) {
-    if (Accept(TokenKind::kEvery) && !ParseDurationToken(out.resample_every_ns)) return false;
-    if (Accept(TokenKind::kFor) && !ParseDurationToken(out.resample_for_ns)) return false;
-    if (out.resample_every_ns == 0 && out.resample_for_ns == 0) {
-      return Fail(Next(), {"EVERY", "FOR"});
-    }
-  }
-  if (!Expect(TokenKind::kBegin) || !Expect(TokenKind::kSelect) ||
-      !ParseSelect(out.select, /*into_required=*/true)) {
-    return false;
-  }
-  std::string error;
-  std::int64_t interval = GroupByInterval(out.select, error);
-  bool aggregate = false;
-  for (const Field& field : out.select.fields) aggregate = aggregate || HasCall(field.expr);
-  if (aggregate && (interval == 0 || !error.empty())) {
-    std::vector<std::string> expected = {"GROUP BY time(...)"};
-    if (!error.empty()) expected.push_back(error);
-    return Fail(Next(), expected);
-  }
-  if (!Expect(TokenKind::kEnd)) return false;
-  if (!error.empty()) return FailPlain(error);
-  if (out.resample_for_ns != 0) {
-    if (out.resample_every_ns != 0 && out.resample_every_ns > interval) {
-      interval = out.resample_every_ns;
-    }
-    if (interval > out.resample_for_ns) {
-      return FailPlain("FOR duration must be >= GROUP BY time duration: must be a minimum of " +
-                       FormatDuration(interval) + ", got " + FormatDuration(out.resample_for_ns));
-    }
   }
   return true;
 }

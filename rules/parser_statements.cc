@@ -1,8 +1,11 @@
-// SHOW, CREATE, DROP and DELETE statements (the SELECT-based ones are in
-// parser_select.cc). Keyword lists in errors name only the forms tidewatch runs.
+// SHOW, CREATE (CREATE CONTINUOUS QUERY too), DROP and DELETE statements (SELECT is
+// in parser_select.cc). Keyword lists in errors name only the forms tidewatch runs.
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "rules/parser_impl.h"
+#include "rules/statement_text.h"
 
 namespace tidewatch::rules::internal {
 namespace {
@@ -25,6 +28,26 @@ bool ParseSeriesFilter(Parser& p, T& out, bool allow_policy) {
   }
   if (!p.ParseCondition(out.where)) return false;
   if (out.sources.empty() && !out.where) return p.Fail(first, {"FROM", "WHERE"});
+  return true;
+}
+
+// The tidewatch extension [LATE REEMIT | LATE IGNORE] at the end of RESAMPLE. The words
+// are not InfluxQL keywords, so they arrive as identifiers (any case).
+bool ParseLatePolicy(Parser& p, CqLatePolicy& out) {
+  const Token late = p.Next();
+  if (late.kind != TokenKind::kIdent || Lower(late.text) != "late") {
+    p.Unscan(late);
+    return true;
+  }
+  const Token policy = p.Next();
+  const std::string word = policy.kind == TokenKind::kIdent ? Lower(policy.text) : "";
+  if (word == "reemit") {
+    out = CqLatePolicy::kReemit;
+  } else if (word == "ignore") {
+    out = CqLatePolicy::kIgnore;
+  } else {
+    return p.Fail(policy, {"REEMIT", "IGNORE"});
+  }
   return true;
 }
 
@@ -212,6 +235,45 @@ bool Parser::ParseDelete(Statement& out) {
   Delete del;
   if (!ParseSeriesFilter(*this, del, /*allow_policy=*/true)) return false;
   out = std::move(del);
+  return true;
+}
+
+bool Parser::ParseCreateContinuousQuery(CreateContinuousQuery& out) {
+  if (!ParseIdent(out.name) || !Expect(TokenKind::kOn) || !ParseIdent(out.db)) return false;
+  if (Accept(TokenKind::kResample)) {
+    if (Accept(TokenKind::kEvery) && !ParseDurationToken(out.resample_every_ns)) return false;
+    if (Accept(TokenKind::kFor) && !ParseDurationToken(out.resample_for_ns)) return false;
+    if (!ParseLatePolicy(*this, out.late)) return false;
+    // LATE is tidewatch's own; the message lists what InfluxDB expects.
+    if (out.resample_every_ns == 0 && out.resample_for_ns == 0 &&
+        out.late == CqLatePolicy::kDefault) {
+      return Fail(Next(), {"EVERY", "FOR"});
+    }
+  }
+  if (!Expect(TokenKind::kBegin) || !Expect(TokenKind::kSelect) ||
+      !ParseSelect(out.select, /*into_required=*/true)) {
+    return false;
+  }
+  std::string error;
+  std::int64_t interval = GroupByInterval(out.select, error);
+  bool aggregate = false;
+  for (const Field& field : out.select.fields) aggregate = aggregate || HasCall(field.expr);
+  if (aggregate && (interval == 0 || !error.empty())) {
+    std::vector<std::string> expected = {"GROUP BY time(...)"};
+    if (!error.empty()) expected.push_back(error);
+    return Fail(Next(), expected);
+  }
+  if (!Expect(TokenKind::kEnd)) return false;
+  if (!error.empty()) return FailPlain(error);
+  if (out.resample_for_ns != 0) {
+    if (out.resample_every_ns != 0 && out.resample_every_ns > interval) {
+      interval = out.resample_every_ns;
+    }
+    if (interval > out.resample_for_ns) {
+      return FailPlain("FOR duration must be >= GROUP BY time duration: must be a minimum of " +
+                       FormatDuration(interval) + ", got " + FormatDuration(out.resample_for_ns));
+    }
+  }
   return true;
 }
 

@@ -1,7 +1,9 @@
 #include "rules/query_executor.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "rules/internal/statements.h"
 
@@ -48,18 +50,44 @@ QueryResult QueryExecutor::Execute(const Query& query, const ExecuteContext& con
     StatementResult statement;
     statement.statement_id = static_cast<int>(i);
     const Statement& s = query.statements[i];
-    StatusOr<std::vector<ResultSeries>> series =
-        std::holds_alternative<SelectStatement>(s)
-            ? internal::ExecuteSelect(std::get<SelectStatement>(s), env)
-            : internal::ExecuteOther(s, env);
-    if (series.ok()) {
-      statement.series = std::move(series).value();
+    std::optional<StatusOr<std::vector<ResultSeries>>> series = ExecuteContinuous(s);
+    if (!series) {
+      series.emplace(std::holds_alternative<SelectStatement>(s)
+                         ? internal::ExecuteSelect(std::get<SelectStatement>(s), env)
+                         : internal::ExecuteOther(s, env));
+    }
+    if (const auto* drop = std::get_if<DropDatabase>(&s); drop && cqs_ && series->ok()) {
+      cqs_->DropDatabase(drop->name);
+    }
+    if (series->ok()) {
+      statement.series = std::move(*series).value();
     } else {
-      statement.error = series.status().message();
+      statement.error = series->status().message();
     }
     result.results.push_back(std::move(statement));
   }
   return result;
+}
+
+std::optional<StatusOr<std::vector<ResultSeries>>> QueryExecutor::ExecuteContinuous(
+    const Statement& s) {
+  using Result = StatusOr<std::vector<ResultSeries>>;
+  if (cqs_ == nullptr) return std::nullopt;
+  if (std::holds_alternative<ShowContinuousQueries>(s)) {
+    return Result(cqs_->Show(databases_.List()));
+  }
+  if (const auto* create = std::get_if<CreateContinuousQuery>(&s)) {
+    if (!databases_.Exists(create->db)) {
+      return Result(Status(StatusCode::kNotFound, "database not found: " + create->db));
+    }
+    if (Status status = cqs_->Create(*create); !status.ok()) return Result(std::move(status));
+    return Result(std::vector<ResultSeries>{});
+  }
+  if (const auto* drop = std::get_if<DropContinuousQuery>(&s)) {
+    if (Status status = cqs_->Drop(*drop); !status.ok()) return Result(std::move(status));
+    return Result(std::vector<ResultSeries>{});
+  }
+  return std::nullopt;
 }
 
 }  // namespace tidewatch::rules

@@ -7,7 +7,9 @@
 // GROUP BY time/tags, fill, ORDER BY time DESC, LIMIT/OFFSET/SLIMIT/SOFFSET), SHOW
 // DATABASES/MEASUREMENTS/TAG KEYS/TAG VALUES/FIELD KEYS/SERIES/RETENTION POLICIES/
 // CONTINUOUS QUERIES, CREATE/DROP DATABASE, DROP MEASUREMENT/SERIES, DELETE. Continuous
-// query statements answer an error until the CQ layer exists.
+// query statements go to the ContinuousQueryStatements set on the executor; without
+// one, CREATE/DROP CONTINUOUS QUERY answer "continuous queries are not supported yet"
+// and SHOW CONTINUOUS QUERIES answers nothing.
 //
 // Limits (QueryLimits) turn into InfluxDB's errors: "max-select-series limit exceeded:
 // (N/M)", "max-select-buckets limit exceeded: (N/M)", "query-timeout limit exceeded";
@@ -21,11 +23,15 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "rules/ast.h"
 #include "rules/database_registry.h"
 #include "rules/query_result.h"
+#include "store/status.h"
 #include "store/store.h"
 #include "store/types.h"
 
@@ -45,6 +51,20 @@ struct ExecuteContext {
   store::Timestamp now_ns = 0;  // now(): injected so tests control the clock
 };
 
+// The continuous query statements, answered by the CQ layer (rules/continuous_queries.h).
+// Called from Execute(), so implementations must be as thread-safe as Execute().
+class ContinuousQueryStatements {
+ public:
+  virtual ~ContinuousQueryStatements() = default;
+  // CREATE CONTINUOUS QUERY. The executor has checked that its database exists.
+  virtual Status Create(const CreateContinuousQuery& statement) = 0;
+  virtual Status Drop(const DropContinuousQuery& statement) = 0;
+  // SHOW CONTINUOUS QUERIES: one series per database of `databases`, in that order.
+  virtual std::vector<ResultSeries> Show(const std::vector<std::string>& databases) = 0;
+  // DROP DATABASE `db` succeeded: its continuous queries go with it, as in InfluxDB.
+  virtual void DropDatabase(std::string_view db) = 0;
+};
+
 class QueryExecutor {
  public:
   // `store` and `databases` must outlive the executor.
@@ -53,10 +73,19 @@ class QueryExecutor {
 
   QueryResult Execute(const Query& query, const ExecuteContext& context);
 
+  // Routes the continuous query statements to `statements` (null: none). REQUIRES:
+  // called before Execute() runs on any thread; `statements` outlives the executor.
+  void set_continuous_queries(ContinuousQueryStatements* statements) { cqs_ = statements; }
+
  private:
+  // A CQ statement's result when cqs_ is set; nullopt otherwise and for every other
+  // statement.
+  std::optional<StatusOr<std::vector<ResultSeries>>> ExecuteContinuous(const Statement& s);
+
   store::Store& store_;
   DatabaseRegistry& databases_;
   const QueryLimits limits_;
+  ContinuousQueryStatements* cqs_ = nullptr;  // set before use, then constant
 };
 
 }  // namespace tidewatch::rules

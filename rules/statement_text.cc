@@ -339,10 +339,12 @@ struct StatementPrinter {
   }
   void operator()(const CreateContinuousQuery& s) const {
     out += "CREATE CONTINUOUS QUERY " + QuoteIdent(s.name) + " ON " + QuoteIdent(s.db) + " ";
-    if (s.resample_every_ns > 0 || s.resample_for_ns > 0) {
+    if (s.resample_every_ns > 0 || s.resample_for_ns > 0 || s.late != CqLatePolicy::kDefault) {
       out += "RESAMPLE ";
       if (s.resample_every_ns > 0) out += "EVERY " + FormatDuration(s.resample_every_ns) + " ";
       if (s.resample_for_ns > 0) out += "FOR " + FormatDuration(s.resample_for_ns) + " ";
+      if (s.late == CqLatePolicy::kReemit) out += "LATE REEMIT ";
+      if (s.late == CqLatePolicy::kIgnore) out += "LATE IGNORE ";
     }
     out += "BEGIN ";
     AppendSelect(s.select, out);

@@ -17,12 +17,21 @@
 // Buckets are aligned as InfluxDB aligns GROUP BY time(interval, offset): start =
 // floor((ts - offset) / interval) * interval + offset.
 //
-// The first point opens the tracker: nothing before its bucket is ever emitted (unless
-// Prime() set an earlier frontier after a restart).
+// The first point opens the tracker at its bucket. Until the first range is handed out,
+// an earlier point moves that start back to its own bucket (points of several series
+// rarely arrive in event-time order); afterwards nothing before the frontier is emitted
+// except as a re-emission. Prime() fixes the start instead, after a restart.
 //
-// Thread safety: Observe() may be called from any number of threads at once (two
-// relaxed atomic read-modify-writes in the common case; a mutex only for late points).
-// TakeReady(), Prime() and stats() may be called from any thread; they take the mutex.
+// Callers observe a point only after it is stored, and query a range only after
+// TakeReady() returned it: then a point Observe() did not find late is visible to the
+// query of the range that holds it (the store's locks order the two), and a point it
+// found late is re-emitted or counted. Either way no point is silently missed.
+//
+// Thread safety: Observe() may be called from any number of threads at once (in the
+// common case an atomic max on the highest event time, a load and rarely a store of the
+// arrival time, one load of the frontier; the mutex only for the first point, late
+// points and points before the start). TakeReady(), Prime() and stats() may be called
+// from any thread; they take the mutex.
 #ifndef TIDEWATCH_RULES_WINDOW_TRACKER_H_
 #define TIDEWATCH_RULES_WINDOW_TRACKER_H_
 
@@ -56,13 +65,15 @@ struct BucketRange {
 };
 
 struct WindowStats {
-  std::uint64_t buckets_closed = 0;    // by watermark or idle close
-  std::uint64_t idle_closes = 0;       // TakeReady calls that closed by idle timeout
-  std::uint64_t reemissions = 0;       // buckets handed out again
-  std::uint64_t late_ignored = 0;      // late points inside the bound, kIgnore
-  std::uint64_t too_late = 0;          // late points beyond the bound
-  store::Timestamp watermark = 0;      // std::numeric_limits<int64_t>::min() before any point
-  store::Timestamp frontier = 0;       // end of the buckets handed out so far
+  std::uint64_t buckets_closed = 0;  // by watermark or idle close
+  std::uint64_t idle_closes = 0;     // TakeReady calls that closed by idle timeout
+  std::uint64_t reemissions = 0;     // buckets handed out again
+  std::uint64_t late_ignored = 0;    // late points inside the bound, kIgnore
+  std::uint64_t too_late = 0;        // late points beyond the bound
+  store::Timestamp watermark = 0;    // std::numeric_limits<int64_t>::min() before any point
+  // End of the buckets handed out so far (the start of the next range); min() before
+  // the first point or Prime().
+  store::Timestamp frontier = 0;
 };
 
 class WindowTracker {
@@ -80,7 +91,8 @@ class WindowTracker {
 
   // After a restart: buckets ending at or before `frontier` count as handed out (their
   // output is in the restored state); the next range starts at `frontier` (rounded down
-  // to a bucket start). No effect once a range was handed out.
+  // to a bucket start), and earlier points are late. No effect once a range was handed
+  // out or Prime() was called before.
   void Prime(store::Timestamp frontier);
 
   // The bucket start of `ts` under this policy.
@@ -92,16 +104,23 @@ class WindowTracker {
  private:
   static constexpr store::Timestamp kNone = std::numeric_limits<store::Timestamp>::min();
 
+  // Observe()'s rare path: opening, points before the start, late points.
+  void ObserveSlow(store::Timestamp ts);
+  // max_event_ - lateness, saturating; kNone before any point.
+  store::Timestamp Watermark() const;
+
   const WindowPolicy policy_;
   std::atomic<store::Timestamp> max_event_{kNone};
   std::atomic<store::Timestamp> last_arrival_{kNone};  // processing time
-  // Copy of frontier_ for Observe()'s lock-free check; kNone until the first range.
+  // Copy of frontier_ for Observe()'s lock-free check (written under mu_): points
+  // before it take the slow path; kNone until the tracker is opened or primed.
   std::atomic<store::Timestamp> closed_before_{kNone};
 
   mutable std::mutex mu_;
   // Guarded by mu_.
-  store::Timestamp frontier_ = kNone;   // buckets before it were handed out
-  std::set<store::Timestamp> reemit_;   // bucket starts to hand out again
+  store::Timestamp frontier_ = kNone;  // buckets before it were handed out
+  bool fixed_ = false;                 // a range was handed out, or Prime() ran
+  std::set<store::Timestamp> reemit_;  // bucket starts to hand out again
   WindowStats stats_;
 };
 
