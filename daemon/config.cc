@@ -43,6 +43,11 @@ constexpr std::array<EnumName<store::OverflowPolicy>, 2> kOverflowPolicies = {{
     {"reject", store::OverflowPolicy::kReject},
     {"drop_oldest", store::OverflowPolicy::kDropOldest},
 }};
+constexpr std::array<EnumName<CatalogSync>, 2> kCatalogSyncs = {{
+    {"full", CatalogSync::kFull},
+    {"normal", CatalogSync::kNormal},
+}};
+
 constexpr std::array<EnumName<Role>, 3> kRoles = {{
     {"read", Role::kRead},
     {"write", Role::kWrite},
@@ -236,7 +241,15 @@ void ReadSimulator(TableReader& t, SimulatorConfig& c) {
   t.Duration("backfill", c.backfill, nanoseconds(0));
 }
 
-void ReadRules(TableReader& t, RulesConfig& c) { t.String("file", c.file); }
+void ReadRules(TableReader& t, RulesConfig& c) {
+  t.String("file", c.file);
+  t.Duration("tick_interval", c.tick_interval, kMinDuration);
+  t.Duration("window_lateness", c.window_lateness, nanoseconds(0));
+  t.Duration("window_idle_timeout", c.window_idle_timeout, nanoseconds(0));
+  t.Unsigned("max_instances_per_rule", c.max_instances_per_rule, 1, kMaxU32);
+  t.String("external_url", c.external_url);
+  t.Enum("catalog_sync", c.catalog_sync, kCatalogSyncs);
+}
 
 void ReadJsonMapping(TableReader& t, ingest::JsonMapping& m) {
   t.String("timestamp_key", m.timestamp_key);

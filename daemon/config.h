@@ -107,8 +107,17 @@ struct SimulatorConfig {
   nanoseconds backfill{0};
 };
 
+enum class CatalogSync { kFull, kNormal };  // rules::Durability
+
 struct RulesConfig {
   std::string file;  // empty: no rules file
+  nanoseconds tick_interval = std::chrono::milliseconds(250);  // timers, window closes
+  // Aggregate alert rules, and continuous queries without RESAMPLE FOR / EVERY.
+  nanoseconds window_lateness = nanoseconds(0);
+  nanoseconds window_idle_timeout = std::chrono::seconds(10);
+  std::size_t max_instances_per_rule = 100'000;
+  std::string external_url;  // notifications' generator URL base; "" = http://<http.listen>
+  CatalogSync catalog_sync = CatalogSync::kFull;
 };
 
 struct DaemonConfig {

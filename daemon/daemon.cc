@@ -8,21 +8,29 @@
 #include <system_error>
 #include <utility>
 
+#include "daemon/alerts_api.h"
 #include "daemon/auth.h"
+#include "daemon/cq_metrics.h"
 #include "daemon/health_endpoints.h"
 #include "daemon/http_metrics.h"
 #include "daemon/http_server.h"
 #include "daemon/latency_histogram.h"
 #include "daemon/metrics.h"
 #include "daemon/query_endpoint.h"
+#include "daemon/rules_api.h"
+#include "daemon/rules_file.h"
+#include "daemon/rules_metrics.h"
 #include "daemon/write_endpoint.h"
 #include "ingest/checkpointer.h"
 #include "ingest/evaluation_workers.h"
 #include "ingest/http_write.h"
 #include "ingest/kafka_source.h"
 #include "ingest/sim_source.h"
+#include "rules/catalog.h"
+#include "rules/continuous_queries.h"
 #include "rules/database_registry.h"
 #include "rules/query_executor.h"
+#include "rules/rule_engine.h"
 #include "store/field_rings.h"
 #include "store/store.h"
 
@@ -33,6 +41,7 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 constexpr const char* kSnapshotFile = "snapshot.twsnap";
+constexpr const char* kCatalogFile = "catalog.db";
 // How often the maintenance thread looks for readiness until it is ready.
 constexpr milliseconds kReadyPoll{200};
 
@@ -73,6 +82,23 @@ rules::QueryLimits ToQueryLimits(const QueryConfig& c) {
   return rules::QueryLimits{c.max_buckets, c.max_series, c.max_rows, c.timeout, c.threads};
 }
 
+rules::RuleEngineOptions ToEngineOptions(const DaemonConfig& c) {
+  rules::RuleEngineOptions o;
+  o.tick_interval_ns = c.rules.tick_interval.count();
+  o.lateness_ns = c.rules.window_lateness.count();
+  o.idle_timeout_ns = c.rules.window_idle_timeout.count();
+  o.max_instances_per_rule = c.rules.max_instances_per_rule;
+  o.external_url = c.rules.external_url.empty() ? "http://" + c.http.listen : c.rules.external_url;
+  return o;
+}
+
+rules::ContinuousQueryOptions ToContinuousQueryOptions(const RulesConfig& c) {
+  rules::ContinuousQueryOptions o;
+  o.default_lateness_ns = c.window_lateness.count();
+  o.default_idle_timeout_ns = c.window_idle_timeout.count();
+  return o;
+}
+
 }  // namespace
 
 // Declared in destruction order's reverse: sources and HTTP (which push into the rings
@@ -82,6 +108,9 @@ struct Daemon::Parts {
   std::unique_ptr<store::FieldRings> rings;
   std::unique_ptr<rules::DatabaseRegistry> databases;
   std::unique_ptr<rules::QueryExecutor> executor;
+  std::unique_ptr<rules::Catalog> catalog;
+  std::unique_ptr<rules::RuleEngine> engine;
+  std::unique_ptr<rules::ContinuousQueries> cqs;
   std::unique_ptr<Auth> auth;
   LatencyHistogram query_latency;
   std::vector<std::unique_ptr<ingest::KafkaSource>> kafka;
@@ -119,6 +148,25 @@ Status Daemon::Build() {
       std::make_unique<rules::QueryExecutor>(*p.store, *p.databases, ToQueryLimits(config_.query));
   p.auth = std::make_unique<Auth>(ToAuthOptions(config_.auth));
 
+  rules::CatalogOptions catalog_options;
+  catalog_options.durability = config_.rules.catalog_sync == CatalogSync::kFull
+                                   ? rules::Durability::kFull
+                                   : rules::Durability::kNormal;
+  const std::filesystem::path catalog_path =
+      std::filesystem::path(config_.storage.data_dir) / kCatalogFile;
+  StatusOr<std::unique_ptr<rules::Catalog>> catalog =
+      rules::Catalog::Open(catalog_path.string(), catalog_options);
+  if (!catalog.ok()) return catalog.status();
+  p.catalog = std::move(*catalog);
+  p.engine = std::make_unique<rules::RuleEngine>(*p.store, *p.executor, *p.catalog,
+                                                 ToEngineOptions(config_));
+  // CQ output takes the /write path: through the rings, stored, seen by the rules.
+  p.cqs = std::make_unique<rules::ContinuousQueries>(
+      *p.catalog, *p.store, *p.executor,
+      [this](std::string_view db, std::string_view lines) { return WriteCqOutput(db, lines); },
+      ToContinuousQueryOptions(config_.rules));
+  p.executor->set_continuous_queries(p.cqs.get());
+
   // Ticket tables: 1..N for the Kafka sources, N+1 for HTTP /write (0 is "untracked",
   // what the simulator uses).
   std::vector<ingest::TicketTable*> tables(config_.kafka.size() + 2, nullptr);
@@ -142,8 +190,14 @@ Status Daemon::Build() {
   p.http_write =
       std::make_unique<ingest::HttpWrite>(*p.store, *p.rings, write_index, write_options);
   tables[write_index] = &p.http_write->tickets();
-  p.workers = std::make_unique<ingest::EvaluationWorkers>(*p.rings, *p.store, std::move(tables),
-                                                          static_cast<int>(config_.ingest.workers));
+  // Every stored batch goes through the alert rules and the CQ windows before its
+  // tickets complete (and so before its offsets can be committed).
+  p.workers = std::make_unique<ingest::EvaluationWorkers>(
+      *p.rings, *p.store, std::move(tables), static_cast<int>(config_.ingest.workers),
+      [&p](std::span<const store::Point> points) {
+        p.engine->OnPoints(points);
+        p.cqs->OnPoints(points, WallClockNs());
+      });
 
   if (config_.simulator.enabled) {
     const ingest::SimOptions sim = ToSimOptions(config_.simulator);
@@ -174,6 +228,8 @@ void Daemon::AddRoutes() {
   WriteEndpointOptions write;
   write.max_body = config_.http.max_body;
   AddWriteEndpoint(http, *p.http_write, write);
+  AddRulesApi(http, *p.engine);
+  AddAlertsApi(http, *p.engine);
   http.Handle("/query", {"GET", "POST"}, Role::kRead,
               [this](const Request& request) { return parts_->query->Handle(request); });
   http.Handle("/metrics", {"GET"}, Role::kRead, [this](const Request&) {
@@ -199,6 +255,10 @@ void Daemon::AddRoutes() {
     sources.extra.push_back([&parts](PrometheusTextWriter& w) {
       WriteHttpMetrics(w, parts.http->stats(), parts.http_write->stats());
     });
+    sources.extra.push_back([&parts](PrometheusTextWriter& w) {
+      WriteRuleMetrics(w, parts.engine->stats());
+      WriteContinuousQueryMetrics(w, parts.cqs->stats());
+    });
     Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = RenderMetrics(sources);
@@ -213,6 +273,7 @@ Status Daemon::Start() {
   StatusOr<store::SnapshotOffsets> offsets = p.checkpointer->Restore();
   if (!offsets.ok()) return offsets.status();
   for (auto& source : p.kafka) source->SetStartOffsets(*offsets);
+  StartRules();
   for (std::size_t i = 0; i < p.kafka.size(); ++i) {
     if (Status s = p.kafka[i]->Start(); !s.ok()) {
       Stop();
@@ -234,7 +295,61 @@ Status Daemon::Start() {
     return s;
   }
   maintenance_ = std::thread([this] { RunMaintenance(); });
+  continuous_queries_ = std::thread([this] { RunContinuousQueries(); });
   return Status::Ok();
+}
+
+void Daemon::StartRules() {
+  Parts& p = *parts_;
+  // Errors here leave the daemon running with what did load: one bad stored rule or CQ
+  // must not keep the plant's other alarms down.
+  if (Status s = p.cqs->Load(); !s.ok()) spdlog::error("continuous queries: {}", s.message());
+  p.cqs->Prime();
+  if (Status s = p.engine->Load(); !s.ok()) spdlog::error("alert rules: {}", s.message());
+  ReloadRules(config_.rules.file);
+  p.engine->Start();
+}
+
+void Daemon::ReloadRules(const std::string& path) {
+  std::vector<rules::RuleDefinition> definitions;
+  if (!path.empty()) {
+    StatusOr<std::vector<rules::RuleDefinition>> loaded = LoadRulesFile(path);
+    if (!loaded.ok()) {
+      spdlog::error("rules file: keeping the rules loaded before:\n{}", loaded.status().message());
+      return;
+    }
+    definitions = std::move(*loaded);
+  }
+  if (Status s = parts_->engine->ReplaceFileRules(definitions); !s.ok()) {
+    spdlog::error("rules file {}: keeping the rules loaded before:\n{}", path, s.message());
+    return;
+  }
+  if (!path.empty()) spdlog::info("rules file {}: {} rules", path, definitions.size());
+}
+
+Status Daemon::WriteCqOutput(std::string_view db, std::string_view lines) {
+  const ingest::HttpWriteResult result = parts_->http_write->Write(
+      {.db = db, .precision = "ns", .body = lines, .now_ns = WallClockNs()});
+  switch (result.kind) {
+    case ingest::HttpWriteKind::kOk:
+      return Status::Ok();
+    case ingest::HttpWriteKind::kUnavailable:
+      return Status(StatusCode::kUnavailable, result.error);
+    default:
+      return Status(StatusCode::kInvalidArgument, result.error);
+  }
+}
+
+void Daemon::RunContinuousQueries() {
+  const auto interval = duration_cast<milliseconds>(config_.rules.tick_interval);
+  std::unique_lock lock(mu_);
+  while (!stop_maintenance_) {
+    wake_.wait_for(lock, interval, [this] { return stop_maintenance_; });
+    if (stop_maintenance_) break;
+    lock.unlock();
+    parts_->cqs->RunDue(WallClockNs());
+    lock.lock();
+  }
 }
 
 void Daemon::Stop() {
@@ -247,6 +362,7 @@ void Daemon::Stop() {
   }
   wake_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  if (continuous_queries_.joinable()) continuous_queries_.join();
   ready_.store(false, std::memory_order_release);
   if (p.http) p.http->Stop();
   if (p.simulator) p.simulator->Stop();
@@ -254,6 +370,7 @@ void Daemon::Stop() {
   // checkpoint's CommitOffsets() still reaches Kafka: Stop() commits it on close.
   for (auto& source : p.kafka) source->Drain();
   p.workers->Stop();
+  p.engine->Stop();
   p.checkpointer->Stop();
   if (Status s = p.checkpointer->Checkpoint(); !s.ok()) {
     spdlog::error("final checkpoint failed: {}", s.message());

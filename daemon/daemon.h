@@ -1,13 +1,17 @@
 // Daemon: tidewatchd's parts, built from one DaemonConfig and wired as ARCHITECTURE.md
 // draws them: sources (Kafka, HTTP /write, the plant simulator) → field rings →
-// evaluation workers → store; the query executor, the HTTP API, metrics, periodic
+// evaluation workers → store, and from the workers every stored batch to the alert
+// rules (rules/rule_engine.h) and the continuous queries (rules/continuous_queries.h),
+// whose output goes back through the /write path; the SQLite catalog
+// (<data_dir>/catalog.db), the query executor, the HTTP API, metrics, periodic
 // maintenance and checkpoints around it.
 //
 // Lifecycle:
 //   Create()  validates what the config parser cannot (Kafka properties, simulator
 //             options, the data directory) and builds every part; nothing runs yet.
 //   Start()   restores the latest good snapshot (ingest/checkpointer.h), hands its
-//             offsets to the Kafka sources, starts the workers, the sources, the HTTP
+//             offsets to the Kafka sources, loads CQs and alert rules (catalog, then
+//             the rules file) and starts their threads, starts the sources, the HTTP
 //             server, periodic checkpoints and maintenance; /readyz turns ready once
 //             every Kafka source has its first assignment.
 //   Stop()    the graceful shutdown of SIGTERM/SIGINT, bounded in time: HTTP stops
@@ -56,12 +60,23 @@ class Daemon {
   // HTTP is disabled. REQUIRES: Start() succeeded.
   std::uint16_t http_port() const;
 
+  // Makes the engine's file rules those of the rules file at `path` (empty: none), as
+  // SIGHUP does. A file with errors changes nothing; the errors are logged.
+  // REQUIRES: Start() succeeded; from the controlling thread.
+  void ReloadRules(const std::string& path);
+
  private:
   struct Parts;
   explicit Daemon(DaemonConfig config);
   Status Build();
   void AddRoutes();
+  // Loads CQs and rules from the catalog and the rules file; starts the engine.
+  void StartRules();
   void RunMaintenance();
+  // Runs due continuous queries every rules.tick_interval until Stop().
+  void RunContinuousQueries();
+  // The CQs' output callback: line protocol through the /write path.
+  Status WriteCqOutput(std::string_view db, std::string_view lines);
   bool Ready() const;
 
   // Constant after construction.
@@ -75,8 +90,9 @@ class Daemon {
   // The maintenance thread.
   std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_maintenance_ = false;  // guarded by mu_
+  bool stop_maintenance_ = false;  // guarded by mu_; also stops continuous_queries_
   std::thread maintenance_;
+  std::thread continuous_queries_;
 };
 
 }  // namespace tidewatch::daemon

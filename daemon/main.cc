@@ -1,10 +1,12 @@
 // tidewatchd: parse the command line, load the config, build the daemon, run it until
 // SIGTERM or SIGINT, shut it down gracefully. SIGHUP re-reads the config file and
-// applies what can change live (log level and format); everything else needs a
-// restart, which the log says.
+// applies what can change live (log level and format, and the rules file, which a bad
+// edit cannot break: its errors are logged and the rules loaded before stay); everything
+// else needs a restart, which the log says.
 //
 //   tidewatchd [--config FILE]     run (no --config: embedded defaults)
 //   tidewatchd --check-config FILE validate FILE, print every error, exit 0 or 1
+//   tidewatchd --test-rules FILE   run rule unit tests (daemon/rule_test_tool.h)
 //   tidewatchd --version
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -21,6 +23,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
+#include "daemon/rule_test_tool.h"
 
 namespace {
 
@@ -31,14 +34,17 @@ using tidewatch::daemon::DaemonConfig;
 constexpr std::chrono::seconds kShutdownDeadline{60};
 
 constexpr std::string_view kUsage =
-    "usage: tidewatchd [--config FILE] | --check-config FILE | --version\n"
+    "usage: tidewatchd [--config FILE] | --check-config FILE | --test-rules FILE | --version\n"
     "  --config FILE        run with the TOML config FILE (default: embedded defaults:\n"
     "                       HTTP on 127.0.0.1:8086, data under ./tidewatch-data, no Kafka)\n"
     "  --check-config FILE  validate FILE and exit (0: valid, 1: errors printed)\n"
+    "  --test-rules FILE    run the alert rule tests in FILE and exit (0: passed,\n"
+    "                       1: a test failed, 2: invalid file); see docs/RULES.md\n"
     "  --version            print the version and exit\n";
 
 struct Args {
   std::string config_path;
+  std::string rule_tests_path;
   bool check_only = false;
   bool version = false;
 };
@@ -49,6 +55,8 @@ bool ParseArgs(int argc, char** argv, Args& args) {
     if ((arg == "--config" || arg == "--check-config") && i + 1 < argc) {
       args.config_path = argv[++i];
       args.check_only = arg == "--check-config";
+    } else if (arg == "--test-rules" && i + 1 < argc) {
+      args.rule_tests_path = argv[++i];
     } else if (arg == "--version") {
       args.version = true;
     } else {
@@ -70,7 +78,7 @@ sigset_t BlockSignals() {
   return set;
 }
 
-void Reload(const std::string& path) {
+void Reload(const std::string& path, tidewatch::daemon::Daemon& daemon) {
   if (path.empty()) {
     spdlog::info("SIGHUP: running on embedded defaults, nothing to reload");
     return;
@@ -81,7 +89,10 @@ void Reload(const std::string& path) {
     return;
   }
   tidewatch::daemon::ConfigureLogging(config->log);
-  spdlog::info("SIGHUP: log settings reloaded from {}; other changes take a restart", path);
+  daemon.ReloadRules(config->rules.file);
+  spdlog::info(
+      "SIGHUP: log settings and the rules file reloaded from {}; other changes take a restart",
+      path);
 }
 
 }  // namespace
@@ -95,6 +106,9 @@ int main(int argc, char** argv) {
   if (args.version) {
     std::cout << "tidewatchd " << tidewatch::daemon::kVersion << "\n";
     return 0;
+  }
+  if (!args.rule_tests_path.empty()) {
+    return tidewatch::daemon::RunRuleTests(args.rule_tests_path, std::cout);
   }
   tidewatch::StatusOr<DaemonConfig> config = args.config_path.empty()
                                                  ? tidewatch::daemon::DefaultConfig()
@@ -123,7 +137,7 @@ int main(int argc, char** argv) {
   }
 
   int signal = 0;
-  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) Reload(args.config_path);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) Reload(args.config_path, **daemon);
   spdlog::info("{}: shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
   std::thread([] {
