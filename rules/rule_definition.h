@@ -43,7 +43,7 @@
 //
 // Errors are kInvalidArgument with the JSON path of the offending member, e.g.
 // "levels[1].reset: must not be above trip for condition \">\"" or
-// "query: 1:8: found FROM, expected field or aggregate".
+// "query: 1:8: found FROM, expected identifier, string, number, bool".
 //
 // Thread safety: plain values and pure functions.
 #ifndef TIDEWATCH_RULES_RULE_DEFINITION_H_
@@ -51,6 +51,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -86,21 +87,24 @@ struct RuleDefinition {
 
 // Parses and validates the JSON form (including the query and the templates).
 [[nodiscard]] StatusOr<RuleDefinition> ParseRuleJson(std::string_view json);
+// The same for an already parsed JSON value (the rules file converts TOML to JSON), so
+// that there is one validator. Non-finite numbers are refused like any bad number.
+[[nodiscard]] StatusOr<RuleDefinition> ParseRuleJsonValue(const nlohmann::json& json);
 // The canonical JSON form: ParseRuleJson(RuleToJson(r)) == r. Levels are always written
-// as "levels"; durations as InfluxQL literals ("30s", "1m30s").
+// as "levels"; durations as InfluxQL literals in one unit ("30s", "90s", "0s").
 std::string RuleToJson(const RuleDefinition& rule);
 
 // A rule's SELECT reduced to what evaluation needs.
 struct RuleQuery {
   std::string measurement;
   std::string field;
-  std::optional<Expr> where;              // tag conditions only
-  bool aggregate = false;                 // false: raw, per point
-  std::int64_t interval_ns = 0;           // GROUP BY time(); aggregate only
-  std::int64_t offset_ns = 0;             // GROUP BY time(d, offset)
-  std::vector<std::string> group_by_tags; // sorted; empty with group_by_all
-  bool group_by_all = false;              // GROUP BY *
-  SelectStatement select;                 // the parsed statement, for the executor
+  std::optional<Expr> where;               // tag conditions only
+  bool aggregate = false;                  // false: raw, per point
+  std::int64_t interval_ns = 0;            // GROUP BY time(); aggregate only
+  std::int64_t offset_ns = 0;              // GROUP BY time(d, offset)
+  std::vector<std::string> group_by_tags;  // sorted; empty with group_by_all
+  bool group_by_all = false;               // GROUP BY *
+  SelectStatement select;                  // the parsed statement, for the executor
 };
 
 // Parses `query` as a rule's (or suppress_when's) SELECT. `allow_aggregate` false: only
