@@ -35,13 +35,9 @@ std::uint64_t OpaqueToToken(void* opaque) {
   return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(opaque));
 }
 
-rd_kafka_vu_t Header(std::string_view name, std::string_view value) {
-  rd_kafka_vu_t vu{};
-  vu.vtype = RD_KAFKA_VTYPE_HEADER;
-  vu.u.header.name = name.data();  // NUL-terminated: the constants above
-  vu.u.header.val = value.data();
-  vu.u.header.size = static_cast<ssize_t>(value.size());
-  return vu;
+void AddHeader(rd_kafka_headers_t* headers, std::string_view name, std::string_view value) {
+  rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                      static_cast<ssize_t>(value.size()));
 }
 
 rd_kafka_vu_t Bytes(rd_kafka_vtype_t type, std::string_view bytes) {
@@ -119,7 +115,7 @@ Status DeadLetterProducer::Send(const DeadLetter& letter, std::uint64_t token) {
                     letter.source_offset)
           .ptr;
 
-  std::array<rd_kafka_vu_t, 9> vus{};
+  std::array<rd_kafka_vu_t, 6> vus{};
   std::size_t n = 0;
   vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
   vus[n++].u.cstr = options_.topic.c_str();
@@ -134,17 +130,24 @@ Status DeadLetterProducer::Send(const DeadLetter& letter, std::uint64_t token) {
     vus[n].vtype = RD_KAFKA_VTYPE_VALUE;  // ptr NULL, size 0: a NULL value
     vus[n++].u.mem = {nullptr, 0};
   }
-  vus[n++] = Header(kHeaderError, letter.error);
-  vus[n++] = Header(kHeaderTopic, letter.source_topic);
-  vus[n++] =
-      Header(kHeaderPartition,
-             std::string_view(partition_text.data(),
-                              static_cast<std::size_t>(partition_end - partition_text.data())));
-  vus[n++] = Header(kHeaderOffset,
-                    std::string_view(offset_text.data(),
-                                     static_cast<std::size_t>(offset_end - offset_text.data())));
+  // Our own header list (VTYPE_HEADERS), not VTYPE_HEADER entries: librdkafka 2.0.2's
+  // produceva() frees the latter twice when the partitioner refuses the record (an
+  // unknown or unauthorized topic; librdkafka issue 4627). The list stays ours when the
+  // call fails, and librdkafka's once it succeeds.
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(4);
+  AddHeader(headers, kHeaderError, letter.error);
+  AddHeader(headers, kHeaderTopic, letter.source_topic);
+  AddHeader(headers, kHeaderPartition,
+            std::string_view(partition_text.data(),
+                             static_cast<std::size_t>(partition_end - partition_text.data())));
+  AddHeader(headers, kHeaderOffset,
+            std::string_view(offset_text.data(),
+                             static_cast<std::size_t>(offset_end - offset_text.data())));
+  vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+  vus[n++].u.headers = headers;
 
   internal::KafkaError error(rd_kafka_produceva(producer_.get(), vus.data(), n));
+  if (error) rd_kafka_headers_destroy(headers);
   if (!error) {
     queued_.fetch_add(1, std::memory_order_relaxed);
     return Status::Ok();

@@ -15,13 +15,13 @@ namespace tidewatch::sinks {
 
 // One notification as the outbox holds it (docs/NOTIFICATIONS.md is the payload).
 struct Notification {
-  std::int64_t id = 0;           // outbox row id
-  std::string channel;           // channel name
-  std::string ordering_key;      // one alert instance; rows of a key go out in order
-  std::string idempotency_key;   // sent as the Idempotency-Key header; stable across retries
-  std::string payload;           // JSON, docs/NOTIFICATIONS.md
-  std::int64_t created_at = 0;   // ns since the epoch
-  std::int64_t attempts = 0;     // including the one being made
+  std::int64_t id = 0;          // outbox row id
+  std::string channel;          // channel name
+  std::string ordering_key;     // one alert instance; rows of a key go out in order
+  std::string idempotency_key;  // sent as the Idempotency-Key header; stable across retries
+  std::string payload;          // JSON, docs/NOTIFICATIONS.md
+  std::int64_t created_at = 0;  // ns since the epoch
+  std::int64_t attempts = 0;    // including the one being made
 };
 
 enum class DeliveryOutcome : std::uint8_t {
