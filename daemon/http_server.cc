@@ -94,10 +94,25 @@ HttpServer::~HttpServer() {
 
 void HttpServer::Handle(std::string path, std::vector<std::string> methods, Role role,
                         Handler handler) {
+  AddRoute(Route{std::move(path), std::move(methods), role, {}, false, std::move(handler)});
+}
+
+void HttpServer::HandlePrefix(std::string prefix, std::vector<std::string> methods,
+                              RoleForMethod role_for_method, Handler handler) {
+  if (prefix.size() < 2 || prefix.front() != '/' || prefix.back() == '/') {
+    throw std::logic_error("HttpServer: bad route prefix: " + prefix);
+  }
+  AddRoute(Route{std::move(prefix), std::move(methods), Role::kNone, std::move(role_for_method),
+                 true, std::move(handler)});
+}
+
+void HttpServer::AddRoute(Route route) {
   if (started_.load()) throw std::logic_error("HttpServer::Handle after Start");
-  if (route_index_.count(path) != 0) throw std::logic_error("HttpServer: route twice: " + path);
-  route_index_.emplace(path, routes_.size());
-  routes_.push_back(Route{std::move(path), std::move(methods), role, std::move(handler)});
+  if (route_index_.count(route.path) != 0) {
+    throw std::logic_error("HttpServer: route twice: " + route.path);
+  }
+  route_index_.emplace(route.path, routes_.size());
+  routes_.push_back(std::move(route));
   counters_.push_back(std::make_unique<StatusCounters>());
 }
 
@@ -163,8 +178,14 @@ void HttpServer::Unregister(internal::HttpSession* session) {
 }
 
 std::size_t HttpServer::FindRoute(std::string_view path) const {
-  const auto it = route_index_.find(path);
-  return it == route_index_.end() ? kOther : it->second;
+  if (const auto it = route_index_.find(path); it != route_index_.end()) return it->second;
+  // The longest prefix route: cut the path back one segment at a time.
+  for (std::size_t slash = path.rfind('/'); slash != std::string_view::npos && slash > 0;
+       slash = path.rfind('/', slash - 1)) {
+    const auto it = route_index_.find(path.substr(0, slash));
+    if (it != route_index_.end() && routes_[it->second].prefix) return it->second;
+  }
+  return kOther;
 }
 
 void HttpServer::Count(std::size_t route, int status) const {
@@ -204,9 +225,10 @@ Response HttpServer::Dispatch(Request& request, std::size_t& route) const {
     response.headers.emplace_back("Allow", std::move(allow));
     return response;
   }
-  if (auth_ != nullptr && auth_->enabled() && r.role != Role::kNone) {
+  const Role role = r.role_for_method ? r.role_for_method(request.method) : r.role;
+  if (auth_ != nullptr && auth_->enabled() && role != Role::kNone) {
     AuthDecision decision = auth_->Check(
-        {request.header("authorization"), request.param("u"), request.param("p")}, r.role);
+        {request.header("authorization"), request.param("u"), request.param("p")}, role);
     if (!decision.allowed()) {
       Response response = Response::Error(decision.status, decision.error);
       if (decision.status == 401) {

@@ -1,8 +1,10 @@
 // HttpServer: the daemon's HTTP/1.1 server (Boost.Beast over one Asio io_context run
 // by a pool of threads the server owns).
 //
-// Routing is by exact path. Each route names its methods, the role it requires (see
-// daemon/auth.h) and a handler. The server answers on its own:
+// Routing is by exact path, or by prefix: a prefix route "/a/b" also serves every path
+// below it ("/a/b/...", not "/a/bc"); an exact route wins, then the longest prefix.
+// Each route names its methods, the role it requires (see daemon/auth.h; a prefix route
+// may require a role per method) and a handler. The server answers on its own:
 //   unknown path                  404 {"error":"not found"}
 //   method not routed             405 with `Allow`
 //   no or bad credentials         401 with `WWW-Authenticate`; role too low 403
@@ -36,8 +38,8 @@
 // connections; counted with relaxed atomics, never logged per request (debug level
 // only, checked before formatting).
 //
-// Thread safety: Handle() only before Start(). Start(), Stop() and the destructor from
-// one controlling thread. port() and stats() from any thread.
+// Thread safety: Handle() and HandlePrefix() only before Start(). Start(), Stop() and the
+// destructor from one controlling thread. port() and stats() from any thread.
 #ifndef TIDEWATCH_DAEMON_HTTP_SERVER_H_
 #define TIDEWATCH_DAEMON_HTTP_SERVER_H_
 
@@ -141,6 +143,8 @@ struct HttpStatsSnapshot {
 class HttpServer {
  public:
   using Handler = std::function<Response(const Request&)>;
+  // The role a request with this method needs (HEAD is asked as HEAD).
+  using RoleForMethod = std::function<Role(std::string_view method)>;
 
   // REQUIRES: auth (if given) outlives the server.
   explicit HttpServer(HttpServerOptions options, const Auth* auth = nullptr);
@@ -151,6 +155,12 @@ class HttpServer {
   // Routes `path` for `methods` ("GET", "POST", ...; GET implies HEAD) to `handler`,
   // open to tokens of at least `role`. REQUIRES: before Start(); each path once.
   void Handle(std::string path, std::vector<std::string> methods, Role role, Handler handler);
+  // Routes `prefix` and every path below it (see the file comment); the handler reads
+  // Request::path for the rest. Requests count in the stats under `prefix`.
+  // REQUIRES: before Start(); `prefix` starts with '/', does not end with one, and is
+  // not routed yet (exact or prefix).
+  void HandlePrefix(std::string prefix, std::vector<std::string> methods,
+                    RoleForMethod role_for_method, Handler handler);
 
   // Binds, listens and starts the threads. Errors: kInvalidArgument (host is not an
   // address literal), kUnavailable (bind/listen failed, with the system's reason).
@@ -173,6 +183,8 @@ class HttpServer {
     std::string path;
     std::vector<std::string> methods;
     Role role = Role::kNone;
+    RoleForMethod role_for_method;  // set: overrides `role`
+    bool prefix = false;
     Handler handler;
   };
   // Requests per status code 100..599 of one route.
@@ -183,8 +195,9 @@ class HttpServer {
   // Routes, authenticates and runs the handler; what the session sends back. Sets
   // `route` to the route index for the stats (kOther when none).
   Response Dispatch(Request& request, std::size_t& route) const;
-  // The route index of `path`, or kOther.
+  // The route index of `path` (exact, else the longest prefix), or kOther.
   std::size_t FindRoute(std::string_view path) const;
+  void AddRoute(Route route);
   void Count(std::size_t route, int status) const;
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   // Session registry, so Stop() can close every connection.

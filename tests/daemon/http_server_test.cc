@@ -429,3 +429,67 @@ TEST(HttpServerStartTest, RejectsBadHostAndBusyPort) {
 
 }  // namespace
 }  // namespace tidewatch::daemon
+
+namespace tidewatch::daemon {
+namespace {
+
+Role ReadForGetElseWrite(std::string_view method) {
+  return method == "GET" || method == "HEAD" ? Role::kRead : Role::kWrite;
+}
+
+// Answers which route served the request, and the path it saw.
+HttpServer::Handler Named(std::string name) {
+  return [name](const Request& r) { return Response::Json(200, name + " " + r.path); };
+}
+
+TEST(HttpServerPrefixTest, ExactRouteThenLongestPrefixWithRolePerMethod) {
+  Auth auth(AuthOptions{
+      true, {{"reader", "r-secret", Role::kRead}, {"writer", "w-secret", Role::kWrite}}});
+  HttpServerOptions options;
+  options.port = 0;
+  HttpServer server(options, &auth);
+  server.HandlePrefix("/api/items", {"GET", "POST"}, ReadForGetElseWrite, Named("items"));
+  server.HandlePrefix("/api/items/deep", {"GET"}, ReadForGetElseWrite, Named("deep"));
+  server.Handle("/api/items/special", {"GET"}, Role::kNone, Named("special"));
+  EXPECT_THROW(server.HandlePrefix("/api/items", {"GET"}, ReadForGetElseWrite, Named("x")),
+               std::logic_error);
+  EXPECT_THROW(server.HandlePrefix("/api/", {"GET"}, ReadForGetElseWrite, Named("x")),
+               std::logic_error);
+  EXPECT_THROW(server.HandlePrefix("api", {"GET"}, ReadForGetElseWrite, Named("x")),
+               std::logic_error);
+  ASSERT_TRUE(server.Start().ok());
+  const test_http::Headers reader = {{"Authorization", "Bearer r-secret"}};
+  const test_http::Headers writer = {{"Authorization", "Bearer w-secret"}};
+  const auto Get = [&](std::string_view target, const test_http::Headers& headers,
+                       http::verb verb = http::verb::get) {
+    auto res = Fetch(server.port(), verb, target, {}, headers);
+    return res ? std::to_string(res->result_int()) + " " + res->body() : std::string("none");
+  };
+  EXPECT_EQ(Get("/api/items", reader), "200 items /api/items");
+  EXPECT_EQ(Get("/api/items/a/b?x=1", reader), "200 items /api/items/a/b");
+  EXPECT_EQ(Get("/api/items/", reader), "200 items /api/items/");
+  EXPECT_EQ(Get("/api/items/deep", reader), "200 deep /api/items/deep");
+  EXPECT_EQ(Get("/api/items/deep/1", reader), "200 deep /api/items/deep/1");
+  EXPECT_EQ(Get("/api/items/deeper", reader), "200 items /api/items/deeper");
+  EXPECT_EQ(Get("/api/items/special", {}), "200 special /api/items/special");
+  EXPECT_EQ(Get("/api/items/special/x", reader), "200 items /api/items/special/x");
+  EXPECT_EQ(Get("/api/itemsx", reader), R"(404 {"error":"not found"})");
+  EXPECT_EQ(Get("/api", reader), R"(404 {"error":"not found"})");
+  // The role depends on the method: GET (and HEAD) read, POST write.
+  EXPECT_EQ(Get("/api/items/a", {}).substr(0, 3), "401");
+  EXPECT_EQ(Get("/api/items/a", reader, http::verb::post).substr(0, 3), "403");
+  EXPECT_EQ(Get("/api/items/a", writer, http::verb::post), "200 items /api/items/a");
+  EXPECT_EQ(Get("/api/items/a", reader, http::verb::head), "200 ");
+  auto put = Fetch(server.port(), http::verb::put, "/api/items/a", {}, writer);
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->result_int(), 405u);
+  EXPECT_EQ(Str((*put)[http::field::allow]), "GET, POST, HEAD");
+  const HttpStatsSnapshot stats = server.stats();
+  EXPECT_EQ(stats.count("/api/items", 200), 7u);
+  EXPECT_EQ(stats.count("/api/items/deep", 200), 2u);
+  EXPECT_EQ(stats.count("other", 404), 2u);
+  server.Stop();
+}
+
+}  // namespace
+}  // namespace tidewatch::daemon
