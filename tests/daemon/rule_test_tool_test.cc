@@ -16,7 +16,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const std::string kExamples = std::string(TIDEWATCH_SOURCE_DIR) + "/deploy/examples";
+const std::string kExamples = std::string(TIDEWATCH_SOURCE_DIR) + "/deploy/examples/rules";
 
 class RuleTestToolTest : public ::testing::Test {
  protected:

@@ -172,7 +172,7 @@ TEST(RulesFileTest, RejectsHostileInput) {
 
 TEST(RulesFileTest, LoadsTheExampleFile) {
   StatusOr<std::vector<rules::RuleDefinition>> rules =
-      LoadRulesFile(kSourceDir + "/deploy/examples/rules.toml");
+      LoadRulesFile(kSourceDir + "/deploy/examples/rules/rules.toml");
   ASSERT_TRUE(rules.ok()) << rules.status().message();
   std::string names;
   for (const rules::RuleDefinition& r : *rules) names += r.name + ";";
