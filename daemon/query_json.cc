@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "daemon/internal/utf8.h"
+#include "store/rfc3339.h"
 
 namespace tidewatch::daemon {
 namespace {
@@ -39,28 +40,11 @@ std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-// RFC3339Nano as Go formats it: fraction with trailing zeros removed, none if zero.
+// RFC3339Nano as Go formats it, quoted.
 void AppendRfc3339(std::int64_t ns, std::string& out) {
-  using namespace std::chrono;
-  const std::int64_t seconds = FloorDiv(ns, kNanosPerSecond);
-  const auto fraction = static_cast<std::uint32_t>(ns - seconds * kNanosPerSecond);
-  const std::int64_t days = FloorDiv(seconds, 86'400);
-  const std::int64_t second_of_day = seconds - days * 86'400;
-  const year_month_day date{sys_days{std::chrono::days{days}}};
-  char buffer[64];
-  int n = std::snprintf(buffer, sizeof buffer, "\"%04d-%02u-%02uT%02d:%02d:%02d",
-                        static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                        static_cast<unsigned>(date.day()), static_cast<int>(second_of_day / 3600),
-                        static_cast<int>(second_of_day / 60 % 60),
-                        static_cast<int>(second_of_day % 60));
-  out.append(buffer, static_cast<std::size_t>(n));
-  if (fraction != 0) {
-    n = std::snprintf(buffer, sizeof buffer, ".%09u", fraction);
-    std::size_t length = static_cast<std::size_t>(n);
-    while (buffer[length - 1] == '0') --length;
-    out.append(buffer, length);
-  }
-  out.append("Z\"");
+  out.push_back('"');
+  store::AppendRfc3339(ns, out);
+  out.push_back('"');
 }
 
 // Go's strconv.FormatFloat(f, 'g'-ish) as encoding/json uses it: shortest round-trip

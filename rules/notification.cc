@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "rules/internal/rfc3339.h"
+#include "store/rfc3339.h"
 
 namespace tidewatch::rules {
 namespace {
@@ -115,11 +115,11 @@ std::string NotificationJson(const NotificationContext& context, const Transitio
   body["cause"] = NotificationCauseName(transition.cause);
   body["value"] = FiniteOrNull(transition.value);
   body["threshold"] = FiniteOrNull(transition.threshold);
-  body["starts_at"] = internal::FormatRfc3339Nano(context.starts_at);
+  body["starts_at"] = store::FormatRfc3339(context.starts_at);
   body["ends_at"] =
-      firing ? OrderedJson(nullptr) : OrderedJson(internal::FormatRfc3339Nano(transition.at));
-  body["event_time"] = internal::FormatRfc3339Nano(context.event_time);
-  body["transition_at"] = internal::FormatRfc3339Nano(transition.at);
+      firing ? OrderedJson(nullptr) : OrderedJson(store::FormatRfc3339(transition.at));
+  body["event_time"] = store::FormatRfc3339(context.event_time);
+  body["transition_at"] = store::FormatRfc3339(transition.at);
   body["generator_url"] = GeneratorUrl(context.external_url, context.rule);
   // Tag values and rule names may hold any bytes: replace invalid UTF-8 instead of
   // throwing, so a hostile tag cannot abort evaluation.

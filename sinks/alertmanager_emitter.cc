@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "sinks/http_outcome.h"
-#include "sinks/internal/rfc3339.h"
+#include "store/rfc3339.h"
 
 namespace tidewatch::sinks {
 namespace {
@@ -113,7 +113,7 @@ StatusOr<AlertmanagerEmitter::Alert> AlertmanagerEmitter::ParseAlert(const std::
   const auto starts_at = parsed.find("starts_at");
   std::optional<std::int64_t> starts;
   if (starts_at != parsed.end() && starts_at->is_string()) {
-    starts = internal::ParseRfc3339(starts_at->get<std::string>());
+    starts = store::ParseRfc3339(starts_at->get<std::string>());
   }
   if (!starts) return NotAnAlert("starts_at is not an RFC 3339 time");
   alert.starts_at = *starts;
@@ -124,7 +124,7 @@ StatusOr<AlertmanagerEmitter::Alert> AlertmanagerEmitter::ParseAlert(const std::
     std::optional<std::int64_t> ends;
     if (const auto ends_at = parsed.find("ends_at");
         ends_at != parsed.end() && ends_at->is_string()) {
-      ends = internal::ParseRfc3339(ends_at->get<std::string>());
+      ends = store::ParseRfc3339(ends_at->get<std::string>());
     }
     // Alertmanager takes an alert as resolved only when endsAt is not in its future.
     alert.ends_at = std::max(std::min(ends.value_or(now_ns), now_ns), alert.starts_at);
@@ -143,8 +143,8 @@ std::string AlertmanagerEmitter::AlertJson(const Alert& alert, std::int64_t now_
       alert.resolved ? alert.ends_at : std::max(now_ns + resolve_timeout_ns, alert.starts_at);
   json object = {{"labels", alert.labels},
                  {"annotations", alert.annotations},
-                 {"startsAt", internal::FormatRfc3339(alert.starts_at)},
-                 {"endsAt", internal::FormatRfc3339(ends_at)}};
+                 {"startsAt", store::FormatRfc3339(alert.starts_at)},
+                 {"endsAt", store::FormatRfc3339(ends_at)}};
   if (!alert.generator_url.empty()) object["generatorURL"] = alert.generator_url;
   return object.dump(-1, ' ', false, json::error_handler_t::replace);
 }

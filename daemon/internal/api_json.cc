@@ -3,7 +3,7 @@
 #include <cmath>
 #include <utility>
 
-#include "rules/internal/rfc3339.h"
+#include "store/rfc3339.h"
 
 namespace tidewatch::daemon::internal {
 
@@ -112,7 +112,7 @@ Status JsonFields::status() const {
   return Status::Ok();
 }
 
-std::string Rfc3339(store::Timestamp ns) { return rules::internal::FormatRfc3339Nano(ns); }
+std::string Rfc3339(store::Timestamp ns) { return store::FormatRfc3339(ns); }
 
 Json Rfc3339OrNull(std::optional<store::Timestamp> ns) {
   return ns ? Json(Rfc3339(*ns)) : Json(nullptr);

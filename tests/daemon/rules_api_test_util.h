@@ -17,7 +17,7 @@
 #include "daemon/auth.h"
 #include "daemon/http_server.h"
 #include "daemon/rules_api.h"
-#include "rules/internal/rfc3339.h"
+#include "store/rfc3339.h"
 #include "tests/daemon/http_test_client.h"
 #include "tests/rules/rule_engine_test_util.h"
 
@@ -91,7 +91,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
 };
 
-inline std::string Rfc3339(store::Timestamp ns) { return rules::internal::FormatRfc3339Nano(ns); }
+inline std::string Rfc3339(store::Timestamp ns) { return store::FormatRfc3339(ns); }
 
 // The error message of an error answer, "" if it is none.
 inline std::string ErrorOf(const Answer& a) {

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "rules/alert_rule.h"
-#include "rules/internal/rfc3339.h"
 #include "rules/rule_definition.h"
+#include "store/rfc3339.h"
 
 namespace tidewatch::rules {
 namespace {
@@ -31,17 +31,17 @@ TEST(NotificationTest, IdempotencyKeyFormat) {
 }
 
 TEST(NotificationTest, Rfc3339NanoAsGoWritesIt) {
-  using internal::FormatRfc3339Nano;
-  EXPECT_EQ(FormatRfc3339Nano(0), "1970-01-01T00:00:00Z");
-  EXPECT_EQ(FormatRfc3339Nano(k20261121T130005), "2026-11-21T13:00:05Z");
-  EXPECT_EQ(FormatRfc3339Nano(k20261121T130005 + 250'000'000), "2026-11-21T13:00:05.25Z");
-  EXPECT_EQ(FormatRfc3339Nano(k20261121T130005 + 12'300'000), "2026-11-21T13:00:05.0123Z");
-  EXPECT_EQ(FormatRfc3339Nano(k20261121T130005 + 1), "2026-11-21T13:00:05.000000001Z");
-  EXPECT_EQ(FormatRfc3339Nano(-1), "1969-12-31T23:59:59.999999999Z");
-  EXPECT_EQ(FormatRfc3339Nano(951'782'400 * kSecond), "2000-02-29T00:00:00Z");
-  EXPECT_EQ(FormatRfc3339Nano(std::numeric_limits<std::int64_t>::max()),
+  using store::FormatRfc3339;
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(k20261121T130005), "2026-11-21T13:00:05Z");
+  EXPECT_EQ(FormatRfc3339(k20261121T130005 + 250'000'000), "2026-11-21T13:00:05.25Z");
+  EXPECT_EQ(FormatRfc3339(k20261121T130005 + 12'300'000), "2026-11-21T13:00:05.0123Z");
+  EXPECT_EQ(FormatRfc3339(k20261121T130005 + 1), "2026-11-21T13:00:05.000000001Z");
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(FormatRfc3339(951'782'400 * kSecond), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(std::numeric_limits<std::int64_t>::max()),
             "2262-04-11T23:47:16.854775807Z");
-  EXPECT_EQ(FormatRfc3339Nano(std::numeric_limits<std::int64_t>::min()),
+  EXPECT_EQ(FormatRfc3339(std::numeric_limits<std::int64_t>::min()),
             "1677-09-21T00:12:43.145224192Z");
 }
 

@@ -9,15 +9,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "sinks/internal/rfc3339.h"
+#include "store/rfc3339.h"
 #include "tests/sinks/test_receiver.h"
 
 namespace tidewatch::sinks {
 namespace {
 
-using internal::FormatRfc3339;
-using internal::ParseRfc3339;
 using std::chrono::milliseconds;
+using store::FormatRfc3339;
+using store::ParseRfc3339;
 using ::testing::HasSubstr;
 using testing::TestReceiver;
 

@@ -22,7 +22,7 @@
 
 #include "sinks/alertmanager_emitter.h"
 #include "sinks/http_client.h"
-#include "sinks/internal/rfc3339.h"
+#include "store/rfc3339.h"
 
 extern char** environ;
 
@@ -121,7 +121,7 @@ std::string Payload(const std::string& status, std::int64_t starts_at, const std
          R"(","labels":{"alertname":"tw-real-test","site":"site1","sensor":"pt-001",)"
          R"("severity":"critical"},"annotations":{"summary":"pt-001 at 9.7 bar"},)"
          R"("starts_at":")" +
-         internal::FormatRfc3339(starts_at) + R"(","ends_at":)" + ends_at +
+         store::FormatRfc3339(starts_at) + R"(","ends_at":)" + ends_at +
          R"(,"generator_url":"http://127.0.0.1:8086/api/v1/alerts?rule=tw-real-test"})";
 }
 
@@ -167,15 +167,15 @@ TEST(AlertmanagerRealTest, FiringThenResolved) {
   EXPECT_EQ(active[0]["generatorURL"], "http://127.0.0.1:8086/api/v1/alerts?rule=tw-real-test");
   EXPECT_NE(active[0]["status"]["state"], "suppressed");
   const std::optional<std::int64_t> ends_at =
-      internal::ParseRfc3339(active[0]["endsAt"].get<std::string>());
+      store::ParseRfc3339(active[0]["endsAt"].get<std::string>());
   ASSERT_TRUE(ends_at.has_value());
   EXPECT_GT(*ends_at, NowNs()) << "a firing alert ends in the future";
 
   Notification resolved = firing;
   resolved.id = 2;
   resolved.idempotency_key = "tw-1-0000000000000000-2";
-  resolved.payload = Payload("resolved", starts_at,
-                             "\"" + internal::FormatRfc3339(NowNs() - 1'000'000'000) + "\"");
+  resolved.payload =
+      Payload("resolved", starts_at, "\"" + store::FormatRfc3339(NowNs() - 1'000'000'000) + "\"");
   const DeliveryResult resolved_sent = (*emitter)->Send(resolved);
   ASSERT_EQ(resolved_sent.outcome, DeliveryOutcome::kDelivered) << resolved_sent.error;
 

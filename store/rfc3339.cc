@@ -1,13 +1,18 @@
-#include "sinks/internal/rfc3339.h"
+#include "store/rfc3339.h"
 
 #include <chrono>
 #include <cstdio>
 #include <limits>
 
-namespace tidewatch::sinks::internal {
+namespace tidewatch::store {
 namespace {
 
-constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
+// Floor division, so times before 1970 land in the right second and day.
+std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
 
 // Reads exactly `digits` decimal digits at `pos`.
 bool ReadNumber(std::string_view text, std::size_t pos, std::size_t digits, int& out) {
@@ -22,32 +27,33 @@ bool ReadNumber(std::string_view text, std::size_t pos, std::size_t digits, int&
 
 }  // namespace
 
-std::string FormatRfc3339(std::int64_t ns_since_epoch) {
-  using namespace std::chrono;
-  std::int64_t seconds = ns_since_epoch / kNsPerSecond;
-  std::int64_t fraction = ns_since_epoch % kNsPerSecond;
-  if (fraction < 0) {
-    fraction += kNsPerSecond;
-    --seconds;
-  }
-  const sys_seconds time{std::chrono::seconds(seconds)};
-  const sys_days day = floor<days>(time);
-  const year_month_day date{day};
-  const hh_mm_ss<std::chrono::seconds> clock{time - day};
-  char buffer[48];
-  int length = std::snprintf(
-      buffer, sizeof(buffer), "%04d-%02u-%02uT%02d:%02d:%02lld", static_cast<int>(date.year()),
-      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-      static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
-      static_cast<long long>(clock.seconds().count()));
-  std::string text(buffer, static_cast<std::size_t>(length));
+void AppendRfc3339(std::int64_t ns, std::string& out) {
+  const std::int64_t seconds = FloorDiv(ns, kNanosPerSecond);
+  const auto fraction = static_cast<std::uint32_t>(ns - seconds * kNanosPerSecond);
+  const std::int64_t days = FloorDiv(seconds, 86'400);
+  const std::int64_t second_of_day = seconds - days * 86'400;
+  const std::chrono::year_month_day date{
+      std::chrono::sys_days{std::chrono::days{static_cast<std::chrono::days::rep>(days)}}};
+  char buffer[64];
+  int n = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d",
+                        static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                        static_cast<unsigned>(date.day()), static_cast<int>(second_of_day / 3600),
+                        static_cast<int>(second_of_day / 60 % 60),
+                        static_cast<int>(second_of_day % 60));
+  out.append(buffer, static_cast<std::size_t>(n));
   if (fraction != 0) {
-    length = std::snprintf(buffer, sizeof(buffer), ".%09lld", static_cast<long long>(fraction));
-    std::string digits(buffer, static_cast<std::size_t>(length));
-    while (digits.back() == '0') digits.pop_back();
-    text += digits;
+    n = std::snprintf(buffer, sizeof buffer, ".%09u", fraction);
+    std::size_t length = static_cast<std::size_t>(n);
+    while (buffer[length - 1] == '0') --length;
+    out.append(buffer, length);
   }
-  return text + "Z";
+  out.push_back('Z');
+}
+
+std::string FormatRfc3339(std::int64_t ns) {
+  std::string out;
+  AppendRfc3339(ns, out);
+  return out;
 }
 
 std::optional<std::int64_t> ParseRfc3339(std::string_view text) {
@@ -94,9 +100,9 @@ std::optional<std::int64_t> ParseRfc3339(std::string_view text) {
   const std::int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
   const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;
   // int64 ns covers 1677-09-21 .. 2262-04-11; keep clear of both ends.
-  constexpr std::int64_t kLimit = std::numeric_limits<std::int64_t>::max() / kNsPerSecond - 1;
+  constexpr std::int64_t kLimit = std::numeric_limits<std::int64_t>::max() / kNanosPerSecond - 1;
   if (seconds < -kLimit || seconds > kLimit) return std::nullopt;
-  return seconds * kNsPerSecond + fraction;
+  return seconds * kNanosPerSecond + fraction;
 }
 
-}  // namespace tidewatch::sinks::internal
+}  // namespace tidewatch::store
