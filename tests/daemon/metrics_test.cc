@@ -20,6 +20,7 @@
 
 #include "daemon/latency_histogram.h"
 #include "daemon/prometheus_text.h"
+#include "tests/daemon/promtool_check.h"
 
 namespace tidewatch::daemon {
 namespace {
@@ -65,56 +66,8 @@ std::size_t Count(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
-std::string PromtoolPath() {
-  const std::string configured = TIDEWATCH_PROMTOOL;
-  if (access(configured.c_str(), X_OK) == 0) return configured;
-  std::string found;
-  if (FILE* pipe = popen("command -v promtool", "r")) {
-    char buf[512];
-    while (fgets(buf, sizeof(buf), pipe) != nullptr) found += buf;
-    pclose(pipe);
-  }
-  while (!found.empty() && found.back() == '\n') found.pop_back();
-  return found;
-}
-
-struct PromtoolResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr: lint findings and parse errors
-};
-
-// `promtool check metrics < page`. Fails the test if promtool cannot be found.
-PromtoolResult CheckWithPromtool(const std::string& page) {
-  PromtoolResult result;
-  const std::string promtool = PromtoolPath();
-  if (promtool.empty()) {
-    ADD_FAILURE() << "promtool not found (deploy/install-deps.sh installs it)";
-    return result;
-  }
-  std::string file = testing::TempDir() + "/metrics_XXXXXX";
-  const int fd = mkstemp(file.data());
-  if (fd < 0) {
-    ADD_FAILURE() << "mkstemp failed";
-    return result;
-  }
-  close(fd);
-  std::ofstream(file, std::ios::binary) << page;
-  const std::string command = "'" + promtool + "' check metrics < '" + file + "' 2>&1";
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buf[512];
-    while (fgets(buf, sizeof(buf), pipe) != nullptr) result.output += buf;
-    const int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::remove(file.c_str());
-  return result;
-}
-
-void ExpectPromtoolAccepts(const std::string& page) {
-  const PromtoolResult r = CheckWithPromtool(page);
-  EXPECT_EQ(r.exit_code, 0) << r.output << "\npage:\n" << page;
-  EXPECT_EQ(r.output, "") << "page:\n" << page;
-}
+using test_promtool::CheckWithPromtool;
+using test_promtool::ExpectPromtoolAccepts;
 
 TEST(PrometheusTextTest, EscapesLabelValues) {
   EXPECT_EQ(Escaped(kHostile), "a\\\"b\\\\c\\nd} e=\\\"f\\\",g");
