@@ -11,6 +11,7 @@
 #include "rules/lexer.h"
 #include "rules/parser.h"
 #include "rules/statement_text.h"
+#include "store/edit_distance.h"
 
 namespace tidewatch::rules {
 namespace {
@@ -90,21 +91,6 @@ Status TypeError(std::string_view path, std::string_view expected, const json& g
   return Err(path, "expected " + std::string(expected) + ", got " + TypeName(got));
 }
 
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 // The first member of `object` not in `known`, with the nearest known name suggested.
 Status RejectUnknown(const json& object, std::string_view path,
                      std::span<const std::string_view> known) {
@@ -115,7 +101,7 @@ Status RejectUnknown(const json& object, std::string_view path,
     std::string_view suggestion;
     for (std::string_view candidate : known) {
       if (key.size() > 64) break;
-      if (const std::size_t d = EditDistance(key, candidate); d < best) {
+      if (const std::size_t d = store::EditDistance(key, candidate); d < best) {
         best = d;
         suggestion = candidate;
       }

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "daemon/units.h"
+#include "store/edit_distance.h"
 
 namespace tidewatch::daemon::internal {
 namespace {
@@ -74,21 +75,6 @@ std::optional<std::string> ScalarText(const toml::node& node) {
   if (const auto* f = node.as_floating_point()) return DoubleText(f->get());
   if (const auto* b = node.as_boolean()) return std::string(b->get() ? "true" : "false");
   return std::nullopt;
-}
-
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace
@@ -412,7 +398,7 @@ void TableReader::RejectUnknownKeys() {
     std::size_t best = 3;
     std::string_view suggestion;
     for (const std::string& candidate : known_) {
-      const std::size_t distance = EditDistance(name, candidate);
+      const std::size_t distance = store::EditDistance(name, candidate);
       if (distance < best) {
         best = distance;
         suggestion = candidate;
