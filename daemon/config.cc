@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -322,6 +323,7 @@ void ReadConfig(TableReader& root, DaemonConfig& c) {
   root.Table("simulator", [&c](TableReader& t) { ReadSimulator(t, c.simulator); });
   root.Table("rules", [&c](TableReader& t) { ReadRules(t, c.rules); });
   root.TableArray("kafka", c.kafka, ReadKafka);
+  root.TableArray("channels", c.channels, ReadChannel);
 }
 
 // Every known key with its default, from describing the defaults.
@@ -362,6 +364,20 @@ StatusOr<DaemonConfig> ParseConfig(std::string_view toml, std::string_view sourc
   TableReader root(&parsed.table(), "", &errors);
   ReadConfig(root, config);
   root.RejectUnknownKeys();
+  if (errors.empty()) {
+    // Across channels (names, fallbacks): reported at the first [[channels]] table.
+    if (Status s = CheckChannels(config.channels); !s.ok()) {
+      const toml::node* channels = parsed.table().get("channels");
+      const toml::source_position where =
+          channels != nullptr ? channels->source().begin : toml::source_position{};
+      std::string_view lines = s.message();
+      while (!lines.empty()) {
+        const std::size_t end = std::min(lines.find('\n'), lines.size());
+        errors.Add(where, "", lines.substr(0, end));
+        lines.remove_prefix(std::min(end + 1, lines.size()));
+      }
+    }
+  }
   if (!errors.empty()) return errors.ToStatus();
   return config;
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "daemon/auth.h"
+#include "daemon/channel_config.h"
 #include "ingest/kafka_source.h"
 #include "store/field_rings.h"
 #include "store/status.h"
@@ -130,6 +131,7 @@ struct DaemonConfig {
   SimulatorConfig simulator;
   RulesConfig rules;
   std::vector<ingest::KafkaSourceConfig> kafka;  // [[kafka]], zero or more
+  std::vector<ChannelConfig> channels;           // [[channels]]
 };
 
 // Config files larger than this are refused unread.

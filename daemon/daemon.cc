@@ -16,6 +16,8 @@
 #include "daemon/http_server.h"
 #include "daemon/latency_histogram.h"
 #include "daemon/metrics.h"
+#include "daemon/notifier.h"
+#include "daemon/notifier_metrics.h"
 #include "daemon/query_endpoint.h"
 #include "daemon/rules_api.h"
 #include "daemon/rules_file.h"
@@ -109,6 +111,7 @@ struct Daemon::Parts {
   std::unique_ptr<rules::DatabaseRegistry> databases;
   std::unique_ptr<rules::QueryExecutor> executor;
   std::unique_ptr<rules::Catalog> catalog;
+  std::unique_ptr<Notifier> notifier;
   std::unique_ptr<rules::RuleEngine> engine;
   std::unique_ptr<rules::ContinuousQueries> cqs;
   std::unique_ptr<Auth> auth;
@@ -158,12 +161,18 @@ Status Daemon::Build() {
       rules::Catalog::Open(catalog_path.string(), catalog_options);
   if (!catalog.ok()) return catalog.status();
   p.catalog = std::move(*catalog);
+  NotifierOptions notifier_options;
+  notifier_options.config_channels = config_.channels;
+  p.notifier = std::make_unique<Notifier>(*p.catalog, std::move(notifier_options));
+  rules::RuleEngineOptions engine_options = ToEngineOptions(config_);
+  engine_options.on_outbox_commit = [notifier = p.notifier.get()] { notifier->Notify(); };
   p.engine = std::make_unique<rules::RuleEngine>(*p.store, *p.executor, *p.catalog,
-                                                 ToEngineOptions(config_));
-  // CQ output takes the /write path: through the rings, stored, seen by the rules.
+                                                 std::move(engine_options));
+  // CQ output goes to the Kafka channels that carry it, then takes the /write path:
+  // through the rings, stored, seen by the rules.
   p.cqs = std::make_unique<rules::ContinuousQueries>(
       *p.catalog, *p.store, *p.executor,
-      [this](std::string_view db, std::string_view lines) { return WriteCqOutput(db, lines); },
+      [this](const rules::ContinuousQueryBatch& batch) { return WriteCqOutput(batch); },
       ToContinuousQueryOptions(config_.rules));
   p.executor->set_continuous_queries(p.cqs.get());
 
@@ -258,6 +267,7 @@ void Daemon::AddRoutes() {
     sources.extra.push_back([&parts](PrometheusTextWriter& w) {
       WriteRuleMetrics(w, parts.engine->stats());
       WriteContinuousQueryMetrics(w, parts.cqs->stats());
+      WriteNotifierMetrics(w, parts.notifier->Stats());
     });
     Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -273,6 +283,10 @@ Status Daemon::Start() {
   StatusOr<store::SnapshotOffsets> offsets = p.checkpointer->Restore();
   if (!offsets.ok()) return offsets.status();
   for (auto& source : p.kafka) source->SetStartOffsets(*offsets);
+  if (Status s = p.notifier->Start(); !s.ok()) {
+    Stop();
+    return Status(s.code(), "channels: " + s.message());
+  }
   StartRules();
   for (std::size_t i = 0; i < p.kafka.size(); ++i) {
     if (Status s = p.kafka[i]->Start(); !s.ok()) {
@@ -327,9 +341,15 @@ void Daemon::ReloadRules(const std::string& path) {
   if (!path.empty()) spdlog::info("rules file {}: {} rules", path, definitions.size());
 }
 
-Status Daemon::WriteCqOutput(std::string_view db, std::string_view lines) {
+Status Daemon::WriteCqOutput(const rules::ContinuousQueryBatch& batch) {
+  // Kafka first: if it refuses, nothing is stored yet and the whole range is retried.
+  if (Status s = parts_->notifier->ProduceContinuousQueryOutput(batch.cq_db, batch.cq_name,
+                                                                batch.line_protocol);
+      !s.ok()) {
+    return s;
+  }
   const ingest::HttpWriteResult result = parts_->http_write->Write(
-      {.db = db, .precision = "ns", .body = lines, .now_ns = WallClockNs()});
+      {.db = batch.into_db, .precision = "ns", .body = batch.line_protocol, .now_ns = WallClockNs()});
   switch (result.kind) {
     case ingest::HttpWriteKind::kOk:
       return Status::Ok();
@@ -371,6 +391,7 @@ void Daemon::Stop() {
   for (auto& source : p.kafka) source->Drain();
   p.workers->Stop();
   p.engine->Stop();
+  p.notifier->Stop();
   p.checkpointer->Stop();
   if (Status s = p.checkpointer->Checkpoint(); !s.ok()) {
     spdlog::error("final checkpoint failed: {}", s.message());

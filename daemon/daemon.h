@@ -2,22 +2,25 @@
 // draws them: sources (Kafka, HTTP /write, the plant simulator) → field rings →
 // evaluation workers → store, and from the workers every stored batch to the alert
 // rules (rules/rule_engine.h) and the continuous queries (rules/continuous_queries.h),
-// whose output goes back through the /write path; the SQLite catalog
-// (<data_dir>/catalog.db), the query executor, the HTTP API, metrics, periodic
-// maintenance and checkpoints around it.
+// whose output goes to the Kafka channels that carry it and back through the /write
+// path; the notifier (daemon/notifier.h), which delivers the outbox's notifications
+// through the configured channels; the SQLite catalog (<data_dir>/catalog.db), the query
+// executor, the HTTP API, metrics, periodic maintenance and checkpoints around it.
 //
 // Lifecycle:
 //   Create()  validates what the config parser cannot (Kafka properties, simulator
 //             options, the data directory) and builds every part; nothing runs yet.
 //   Start()   restores the latest good snapshot (ingest/checkpointer.h), hands its
-//             offsets to the Kafka sources, loads CQs and alert rules (catalog, then
-//             the rules file) and starts their threads, starts the sources, the HTTP
+//             offsets to the Kafka sources, starts the notifier (channels from the
+//             config and the catalog), loads CQs and alert rules (catalog, then the
+//             rules file) and starts their threads, starts the sources, the HTTP
 //             server, periodic checkpoints and maintenance; /readyz turns ready once
 //             every Kafka source has its first assignment.
 //   Stop()    the graceful shutdown of SIGTERM/SIGINT, bounded in time: HTTP stops
 //             taking requests, the sources stop (Kafka finishes or abandons in-flight
-//             messages within its drain_timeout), the workers empty the rings, then one
-//             final checkpoint writes the store with the offsets it covers. A restart
+//             messages within its drain_timeout), the workers empty the rings, the
+//             notifier finishes the sends in flight (what is left stays in the outbox for
+//             the next start), then one final checkpoint writes the store with the offsets it covers. A restart
 //             restores it and resumes each partition where it ends.
 //
 // Thread safety: Create, Start, Stop and the destructor from one controlling thread;
@@ -35,6 +38,7 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "rules/continuous_queries.h"
 #include "store/status.h"
 
 namespace tidewatch::daemon {
@@ -75,8 +79,9 @@ class Daemon {
   void RunMaintenance();
   // Runs due continuous queries every rules.tick_interval until Stop().
   void RunContinuousQueries();
-  // The CQs' output callback: line protocol through the /write path.
-  Status WriteCqOutput(std::string_view db, std::string_view lines);
+  // The CQs' output callback: to the Kafka channels that carry the CQ, then line
+  // protocol through the /write path.
+  Status WriteCqOutput(const rules::ContinuousQueryBatch& batch);
   bool Ready() const;
 
   // Constant after construction.

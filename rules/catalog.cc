@@ -45,7 +45,8 @@ StatusOr<ChannelRecord> ReadChannel(const SqliteCursor& c) {
                        .kind = *parsed,
                        .config = c.Text(2),
                        .created_at = c.Int(3),
-                       .updated_at = c.Int(4)};
+                       .updated_at = c.Int(4),
+                       .source = c.Text(5)};
 }
 
 std::string Quoted(std::string_view what, std::string_view name) {
@@ -222,7 +223,8 @@ StatusOr<ChannelRecord> Catalog::CreateChannel(const ChannelSpec& spec) {
   if (Status s = RequireName("channel", spec.name); !s.ok()) return s;
   std::lock_guard lock(mu_);
   auto row = statements_->insert_channel.QueryOne(ReadChannel, spec.name,
-                                                  ChannelKindName(spec.kind), spec.config, Now());
+                                                  ChannelKindName(spec.kind), spec.config, Now(),
+                                                  spec.source);
   if (!row.ok()) return ExplainConstraint(*db_, row.status(), Quoted("channel", spec.name));
   return Found(std::move(row), Quoted("channel", spec.name));
 }
@@ -230,7 +232,8 @@ StatusOr<ChannelRecord> Catalog::CreateChannel(const ChannelSpec& spec) {
 StatusOr<ChannelRecord> Catalog::UpdateChannel(const ChannelSpec& spec) {
   std::lock_guard lock(mu_);
   return Found(statements_->update_channel.QueryOne(ReadChannel, spec.name,
-                                                    ChannelKindName(spec.kind), spec.config, Now()),
+                                                    ChannelKindName(spec.kind), spec.config, Now(),
+                                                    spec.source),
                Quoted("channel", spec.name));
 }
 

@@ -109,6 +109,7 @@ struct ChannelSpec {
   std::string name;  // unique
   ChannelKind kind = ChannelKind::kWebhook;
   std::string config;  // the channel's settings as JSON text; opaque to the catalog
+  std::string source = "api";  // who manages it: "api" or "config"; opaque to the catalog
 };
 
 struct ChannelRecord {
@@ -117,6 +118,7 @@ struct ChannelRecord {
   std::string config;
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
+  std::string source = "api";
   friend bool operator==(const ChannelRecord&, const ChannelRecord&) = default;
 };
 
@@ -262,6 +264,7 @@ class Catalog {
   Status DeleteContinuousQuery(std::string_view db, std::string_view name);
 
   // -- channels. Deleting a channel leaves its outbox rows for the sinks to dead-letter.
+  // UpdateChannel replaces kind, config and source.
   StatusOr<ChannelRecord> CreateChannel(const ChannelSpec& spec);
   StatusOr<ChannelRecord> UpdateChannel(const ChannelSpec& spec);
   StatusOr<ChannelRecord> GetChannel(std::string_view name);
@@ -310,6 +313,15 @@ class Catalog {
   // Deletes done rows created before `before`; returns how many.
   StatusOr<std::int64_t> PruneDone(std::int64_t before);
   StatusOr<OutboxCounts> CountOutbox(std::string_view channel);
+  // The channels that have pending rows, by name.
+  StatusOr<std::vector<std::string>> PendingChannels();
+  // Moves every pending row of `channel` to the dead-letter table (as MoveToDead);
+  // returns how many. For rows no sender will ever claim (a deleted channel).
+  StatusOr<std::int64_t> MoveChannelToDead(std::string_view channel, std::string_view reason,
+                                           std::int64_t now);
+  // The newest row (done or pending) of each alert instance on `channel` whose instance
+  // still exists, in id order: what the channel was last told about each alert.
+  StatusOr<std::vector<OutboxEntry>> LatestPerInstance(std::string_view channel);
 
  private:
   Catalog(std::unique_ptr<internal::SqliteDb> db,

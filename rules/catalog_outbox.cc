@@ -92,4 +92,26 @@ StatusOr<OutboxCounts> Catalog::CountOutbox(std::string_view channel) {
   return counts->value_or(OutboxCounts{});
 }
 
+StatusOr<std::vector<std::string>> Catalog::PendingChannels() {
+  std::lock_guard lock(mu_);
+  return statements_->pending_channels.QueryAll([](const SqliteCursor& c) { return c.Text(0); });
+}
+
+StatusOr<std::int64_t> Catalog::MoveChannelToDead(std::string_view channel,
+                                                  std::string_view reason, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  SqliteTransaction tx(*db_);
+  if (Status s = tx.Begin(); !s.ok()) return s;
+  if (Status s = statements_->copy_channel_to_dead.Run(channel, now, reason); !s.ok()) return s;
+  const std::int64_t moved = db_->changes();
+  if (Status s = statements_->delete_channel_pending.Run(channel); !s.ok()) return s;
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return moved;
+}
+
+StatusOr<std::vector<OutboxEntry>> Catalog::LatestPerInstance(std::string_view channel) {
+  std::lock_guard lock(mu_);
+  return statements_->latest_per_instance.QueryAll(ReadOutbox, channel);
+}
+
 }  // namespace tidewatch::rules

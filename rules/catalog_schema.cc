@@ -128,9 +128,15 @@ constexpr std::string_view kSchemaV2 = R"sql(
 ALTER TABLE rules ADD COLUMN source TEXT NOT NULL DEFAULT 'api';
 )sql";
 
+// Who manages a channel: the API ("api") or the config file ("config", replaced at start).
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE channels ADD COLUMN source TEXT NOT NULL DEFAULT 'api';
+)sql";
+
 constexpr CatalogMigration kMigrations[] = {
     {"v1: rules, continuous queries, channels, alert state, audit log, outbox", kSchemaV1},
     {"v2: rules.source (api or file)", kSchemaV2},
+    {"v3: channels.source (api or config)", kSchemaV3},
 };
 
 }  // namespace

@@ -12,7 +12,7 @@ namespace {
 // at compile time; values are always bound parameters.
 #define TW_RULE_COLUMNS "id, name, db, definition, enabled, version, created_at, updated_at, source"
 #define TW_CQ_COLUMNS "db, name, text, created_at"
-#define TW_CHANNEL_COLUMNS "name, kind, config, created_at, updated_at"
+#define TW_CHANNEL_COLUMNS "name, kind, config, created_at, updated_at, source"
 #define TW_INSTANCE_COLUMNS                                                          \
   "rule_id, instance_key, state, ack_state, severity, active_since, pending_since, " \
   "last_value, last_change, shelved_until, shelve_one_shot, suppressed, "            \
@@ -47,10 +47,11 @@ StatusOr<std::unique_ptr<CatalogStatements>> PrepareCatalogStatements(SqliteDb& 
       {&st->delete_cq, "DELETE FROM continuous_queries WHERE db = ?1 AND name = ?2"},
 
       {&st->insert_channel,
-       "INSERT INTO channels (name, kind, config, created_at, updated_at) "
-       "VALUES (?1, ?2, ?3, ?4, ?4) RETURNING " TW_CHANNEL_COLUMNS},
+       "INSERT INTO channels (name, kind, config, created_at, updated_at, source) "
+       "VALUES (?1, ?2, ?3, ?4, ?4, ?5) RETURNING " TW_CHANNEL_COLUMNS},
       {&st->update_channel,
-       "UPDATE channels SET kind = ?2, config = ?3, updated_at = ?4 WHERE name = ?1 "
+       "UPDATE channels SET kind = ?2, config = ?3, updated_at = ?4, source = ?5 "
+       "WHERE name = ?1 "
        "RETURNING " TW_CHANNEL_COLUMNS},
       {&st->get_channel, "SELECT " TW_CHANNEL_COLUMNS " FROM channels WHERE name = ?1"},
       {&st->list_channels, "SELECT " TW_CHANNEL_COLUMNS " FROM channels ORDER BY name"},
@@ -114,6 +115,22 @@ StatusOr<std::unique_ptr<CatalogStatements>> PrepareCatalogStatements(SqliteDb& 
       {&st->count_outbox,
        "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'done'), 0), "
        "(SELECT COUNT(*) FROM outbox_dead WHERE channel = ?1) FROM outbox WHERE channel = ?1"},
+      {&st->pending_channels,
+       "SELECT DISTINCT channel FROM outbox WHERE state = 'pending' ORDER BY channel"},
+      {&st->copy_channel_to_dead,
+       "INSERT INTO outbox_dead (id, channel, rule_id, instance_key, ordering_key, sequence, "
+       "idempotency_key, payload, created_at, attempts, last_error, dead_at, reason) "
+       "SELECT id, channel, rule_id, instance_key, ordering_key, sequence, idempotency_key, "
+       "payload, created_at, attempts, last_error, ?2, ?3 FROM outbox "
+       "WHERE channel = ?1 AND state = 'pending'"},
+      {&st->delete_channel_pending,
+       "DELETE FROM outbox WHERE channel = ?1 AND state = 'pending'"},
+      // The newest row of each instance that still exists, done or pending.
+      {&st->latest_per_instance,
+       "SELECT " TW_OUTBOX_COLUMNS " FROM outbox AS o WHERE o.channel = ?1 "
+       "AND o.id = (SELECT MAX(e.id) FROM outbox AS e WHERE e.channel = o.channel "
+       "AND e.ordering_key = o.ordering_key) AND EXISTS (SELECT 1 FROM alert_instances AS a "
+       "WHERE a.rule_id = o.rule_id AND a.instance_key = o.instance_key) ORDER BY o.id"},
   };
   for (const auto& [stmt, sql] : all) {
     StatusOr<SqliteStatement> prepared = db.Prepare(sql);

@@ -53,6 +53,10 @@ struct CatalogStatements {
   SqliteStatement delete_pending;
   SqliteStatement prune_done;
   SqliteStatement count_outbox;
+  SqliteStatement pending_channels;
+  SqliteStatement copy_channel_to_dead;
+  SqliteStatement delete_channel_pending;
+  SqliteStatement latest_per_instance;
 };
 
 // Prepares every statement against the current (fully migrated) schema.

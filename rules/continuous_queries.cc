@@ -337,7 +337,9 @@ bool ContinuousQueries::Emit(Cq& cq, BucketRange range, Timestamp now) {
   std::uint64_t written = 0;
   const auto flush = [&]() {
     if (lines == 0) return true;
-    if (Status status = output_(db, text); !status.ok()) {
+    if (Status status = output_({.cq_db = s.db, .cq_name = s.name, .into_db = db,
+                                 .line_protocol = text});
+        !status.ok()) {
       fail("output: " + status.message());
       return false;
     }

@@ -97,10 +97,16 @@ struct ContinuousQueryStats {
   store::Timestamp watermark = 0;  // min() before any input
 };
 
-// Receives a CQ's output: line protocol (ns timestamps, "\n"-terminated lines) for
-// database `db`. An error keeps the range pending for the next RunDue().
-using ContinuousQueryOutput =
-    std::function<Status(std::string_view db, std::string_view line_protocol)>;
+// One piece of a CQ's output: line protocol (ns timestamps, "\n"-terminated lines).
+struct ContinuousQueryBatch {
+  std::string_view cq_db;    // the CQ's own database (CQ names are unique per database)
+  std::string_view cq_name;
+  std::string_view into_db;  // the database the lines are for (the INTO clause's)
+  std::string_view line_protocol;
+};
+
+// Receives a CQ's output. An error keeps the range pending for the next RunDue().
+using ContinuousQueryOutput = std::function<Status(const ContinuousQueryBatch& batch)>;
 
 class ContinuousQueries final : public ContinuousQueryStatements {
  public:

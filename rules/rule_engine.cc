@@ -12,6 +12,11 @@
 namespace tidewatch::rules {
 namespace {
 
+bool HasOutbox(std::span<const TransitionWrite> writes) {
+  return std::any_of(writes.begin(), writes.end(),
+                     [](const TransitionWrite& write) { return !write.outbox.empty(); });
+}
+
 constexpr Timestamp kStandingNs = 24 * 3'600'000'000'000LL;
 
 RuleSource SourceOf(std::string_view name) {
@@ -279,10 +284,15 @@ void RuleEngine::Absorb(State& s, const RuleEntry& entry, std::string_view actor
   s.events.clear();
 }
 
+void RuleEngine::AnnounceOutbox() const {
+  if (options_.on_outbox_commit) options_.on_outbox_commit();
+}
+
 Status RuleEngine::Commit(State& s) {
   if (s.writes.empty()) return Status::Ok();
   Status status = catalog_.RecordTransitions(s.writes);
   if (status.ok()) {
+    if (HasOutbox(s.writes)) AnnounceOutbox();
     s.writes.clear();
     return status;
   }
@@ -293,7 +303,10 @@ Status RuleEngine::Commit(State& s) {
     std::vector<TransitionWrite> kept;
     for (TransitionWrite& write : s.writes) {
       const Status one = catalog_.RecordTransitions(std::span<const TransitionWrite>(&write, 1));
-      if (one.ok()) continue;
+      if (one.ok()) {
+        if (!write.outbox.empty()) AnnounceOutbox();
+        continue;
+      }
       if (Permanent(one)) {
         ++s.transitions_dropped;
       } else {
@@ -368,6 +381,7 @@ Status RuleEngine::Act(std::string_view rule, OperatorActionKind kind, Transitio
     outbox.insert(outbox.end(), write.outbox.begin(), write.outbox.end());
   }
   Status recorded = catalog_.RecordOperatorAction(record, outbox);
+  if (recorded.ok() && !outbox.empty()) AnnounceOutbox();
   if (!recorded.ok()) {
     ++s.commit_errors;
     s.last_commit_error = recorded.message();

@@ -106,6 +106,9 @@ struct RuleEngineOptions {
   std::string external_url;
   // Chatter KPI: top bad actors reported (EngineStats::bad_actors).
   std::size_t bad_actors = 10;
+  // Called after every catalog commit that enqueued outbox rows (the delivery worker's
+  // Notify()), with the engine's lock held: must be cheap and must not call the engine.
+  std::function<void()> on_outbox_commit;
 };
 
 enum class RuleSource : std::uint8_t { kApi, kFile };
@@ -254,6 +257,8 @@ class RuleEngine {
                  std::vector<TransitionWrite>& out) const;
   // Commits s.writes (see the file comment on errors). REQUIRES: mu_ held.
   Status Commit(State& s);
+  // Calls options_.on_outbox_commit, if any.
+  void AnnounceOutbox() const;
   // Rule changes. REQUIRES: mu_ held; definitions compile.
   StatusOr<RuleStatus> CreateLocked(State& s, const RuleDefinition& definition, RuleSource source);
   StatusOr<RuleStatus> UpdateLocked(State& s, RuleEntry& entry, const RuleDefinition& definition);

@@ -81,8 +81,11 @@ std::optional<std::string> ScalarText(const toml::node& node) {
 
 void ConfigErrors::Add(const toml::source_position& where, std::string_view path,
                        std::string_view message) {
-  std::string text =
-      source_name_ + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": ";
+  std::string text;
+  if (!source_name_.empty()) {
+    text =
+        source_name_ + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": ";
+  }
   if (!path.empty()) text.append(path).append(": ");
   text.append(message);
   errors_.push_back(Entry{where.line, where.column, std::move(text)});

@@ -34,7 +34,8 @@ class ConfigErrors {
  public:
   explicit ConfigErrors(std::string source_name) : source_name_(std::move(source_name)) {}
 
-  // "<source>:<line>:<column>: <path>: <message>" (path omitted when empty).
+  // "<source>:<line>:<column>: <path>: <message>" (path omitted when empty); an empty
+  // source name omits the position too (tables built in code have none).
   void Add(const toml::source_position& where, std::string_view path, std::string_view message);
 
   bool empty() const { return errors_.empty(); }

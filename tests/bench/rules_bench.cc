@@ -182,7 +182,9 @@ class Pipeline {
     http_write_ = std::make_unique<ingest::HttpWrite>(store_, rings_, 1, write_options);
     cqs_ = std::make_unique<rules::ContinuousQueries>(
         *catalog_, store_, executor_,
-        [this](std::string_view db, std::string_view lines) { return WriteCqOutput(db, lines); });
+        [this](const rules::ContinuousQueryBatch& batch) {
+          return WriteCqOutput(batch.into_db, batch.line_protocol);
+        });
     executor_.set_continuous_queries(cqs_.get());
     Check(cqs_->Load(), "cq load");
     for (const char* d : kCqIntervals) CreateCq(d);

@@ -576,7 +576,10 @@ TEST(ConfigDocsTest, DefaultValuesParseBackToTheDefaults) {
     const std::size_t dot = key.rfind('.');
     const std::string prefix = key.substr(0, dot);
     const std::string value = DefaultValueText(key);
-    if (value.empty() || prefix.find('.') != std::string::npos || prefix == "kafka") continue;
+    if (value.empty() || prefix.find('.') != std::string::npos || prefix == "kafka" ||
+        prefix == "channels") {
+      continue;
+    }
     if (prefix != table) text += "[" + (table = prefix) + "]\n";
     text += key.substr(dot + 1) + " = " + value + "\n";
   }

@@ -325,5 +325,39 @@ TEST_F(CatalogAlertsTest, RestartReloadsStateAndPendingNotifications) {
   EXPECT_EQ((*resent)[0].payload, "payload");
 }
 
+TEST_F(CatalogAlertsTest, PendingChannelsAndMovingAChannelToDead) {
+  ASSERT_TRUE(Fire("a", "firing", "inactive", 10, {{"ghost", "a-fire", "{}"}, {"hook", "a-h", "{}"}})
+                  .ok());
+  ASSERT_TRUE(Fire("a", "inactive", "firing", 20, {{"ghost", "a-res", "{}"}}).ok());
+  EXPECT_THAT(*catalog_->PendingChannels(), ::testing::ElementsAre("ghost", "hook"));
+
+  StatusOr<std::int64_t> moved = catalog_->MoveChannelToDead("ghost", "no channel", 30);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(*moved, 2);
+  EXPECT_EQ(*catalog_->CountOutbox("ghost"), (OutboxCounts{.pending = 0, .done = 0, .dead = 2}));
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.pending = 1, .done = 0, .dead = 0}));
+  EXPECT_THAT(*catalog_->PendingChannels(), ::testing::ElementsAre("hook"));
+  EXPECT_EQ(*catalog_->MoveChannelToDead("ghost", "no channel", 40), 0);
+}
+
+TEST_F(CatalogAlertsTest, LatestPerInstanceIsTheNewestRowOfEachLiveInstance) {
+  ASSERT_TRUE(Fire("a", "firing", "inactive", 10, {{"am", "a-1", "fire a"}}).ok());
+  ASSERT_TRUE(Fire("b", "firing", "inactive", 11, {{"am", "b-1", "fire b"}}).ok());
+  ASSERT_TRUE(Fire("a", "inactive", "firing", 12, {{"am", "a-2", "resolve a"}}).ok());
+  ASSERT_TRUE(Fire("c", "firing", "inactive", 13, {{"other", "c-1", "fire c"}}).ok());
+  ASSERT_EQ(Claim("am", 100), "a-1 b-1");
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["a-1"]).ok());  // done rows count too
+
+  StatusOr<std::vector<OutboxEntry>> latest = catalog_->LatestPerInstance("am");
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  std::vector<std::string> payloads;
+  for (const OutboxEntry& row : *latest) payloads.push_back(row.payload);
+  EXPECT_THAT(payloads, ::testing::ElementsAre("fire b", "resolve a"));
+
+  // A deleted rule's instances are gone: nothing of theirs is re-announced.
+  ASSERT_TRUE(catalog_->DeleteRule("hot").ok());
+  EXPECT_TRUE(catalog_->LatestPerInstance("am")->empty());
+}
+
 }  // namespace
 }  // namespace tidewatch::rules

@@ -86,6 +86,20 @@ TEST(CatalogTest, RulesKeepWhoManagesThem) {
   EXPECT_EQ(catalog->SetRuleEnabled("from-file", false)->source, "api");
 }
 
+TEST(CatalogTest, ChannelsKeepWhoManagesThem) {
+  TempDir dir;
+  auto catalog = MustOpen(dir.File("c.db"));
+  ASSERT_NE(catalog, nullptr);
+  ASSERT_TRUE(catalog->CreateChannel({"from-api", ChannelKind::kWebhook, "{}"}).ok());
+  ChannelSpec config_channel{"from-config", ChannelKind::kKafka, "{}", "config"};
+  StatusOr<ChannelRecord> created = catalog->CreateChannel(config_channel);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->source, "config");
+  EXPECT_EQ(catalog->GetChannel("from-api")->source, "api");
+  config_channel.source = "api";
+  EXPECT_EQ(catalog->UpdateChannel(config_channel)->source, "api");
+}
+
 TEST(CatalogTest, PersistsAcrossReopen) {
   TempDir dir;
   std::int64_t now = 1000;

@@ -1,5 +1,6 @@
 #include "rules/continuous_queries.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -41,7 +42,10 @@ class CqFixture {
     executor_.set_continuous_queries(nullptr);
     cqs_ = std::make_unique<ContinuousQueries>(
         *catalog_, store_, executor_,
-        [this](std::string_view db, std::string_view lines) { return Output(db, lines); },
+        [this](const ContinuousQueryBatch& batch) {
+          sources_.push_back(std::string(batch.cq_db) + "." + std::string(batch.cq_name));
+          return Output(batch.into_db, batch.line_protocol);
+        },
         options_);
     executor_.set_continuous_queries(cqs_.get());
     const Status loaded = cqs_->Load();
@@ -83,6 +87,8 @@ class CqFixture {
   Catalog& catalog() { return *catalog_; }
   // Every output call as "db: lines".
   std::vector<std::string>& outputs() { return outputs_; }
+  // The CQ of every output call, as "<db>.<cq name>".
+  const std::vector<std::string>& sources() const { return sources_; }
   void FailOutput(bool fail) { fail_output_ = fail; }
 
  private:
@@ -114,6 +120,7 @@ class CqFixture {
   QueryExecutor executor_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ContinuousQueries> cqs_;
+  std::vector<std::string> sources_;
   ingest::LineProtocolDecoder decoder_;
   std::vector<std::string> outputs_;
   bool fail_output_ = false;
@@ -272,6 +279,7 @@ TEST(ContinuousQueriesTest, LinesAreLineProtocolForTheIntoDatabase) {
   ASSERT_EQ(f.outputs().size(), 1u);
   // The series without a host has no value in [0,10): no line; an empty host is left out.
   EXPECT_EQ(f.outputs()[0], "other: out\\ m,host=x\\=1\\ y a\\ b\\,c=1.75,count=0i 0\n");
+  EXPECT_THAT(f.sources(), ::testing::ElementsAre("plant.c"));  // the CQ, not the INTO db
 }
 
 TEST(ContinuousQueriesTest, LatePointReemitsTheCorrectedBucket) {
@@ -501,7 +509,7 @@ TEST(ContinuousQueriesTest, LoadReportsAStoredTextThatNoLongerParses) {
                   "m GROUP BY time(1m) END"),
             "");
   ContinuousQueries reloaded(f.catalog(), f.store(), f.executor(),
-                             [](std::string_view, std::string_view) { return Status::Ok(); });
+                             [](const ContinuousQueryBatch&) { return Status::Ok(); });
   const Status loaded = reloaded.Load();
   EXPECT_EQ(loaded.code(), StatusCode::kDataLoss);
   EXPECT_EQ(loaded.message().rfind("continuous query plant.bad: ", 0), 0u) << loaded.message();

@@ -50,7 +50,9 @@ TEST(RuleEngineTest, RawRuleFiresWithOneOutboxRowPerChannel) {
   f.Feed("pressure", "pt-002", S(100), 5);
   f.Feed("temperature", "pt-001", S(100), 50);  // another measurement: not routed
   EXPECT_EQ(f.Pending("ops"), 0);
+  EXPECT_EQ(f.outbox_commits(), 0);
   f.Feed("pressure", "pt-001", S(101), 9.7);
+  EXPECT_EQ(f.outbox_commits(), 1);  // the delivery worker is told once per commit
   EXPECT_EQ(RenderAlerts(f.engine().ListAlerts({})), std::string("high-pressure ") + kPt1 +
                                                          " firing/unacked\nhigh-pressure " + kPt2 +
                                                          " inactive/normal\n");

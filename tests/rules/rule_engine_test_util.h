@@ -59,6 +59,7 @@ class EngineFixture {
     RuleEngineOptions options;
     options.clock = [this] { return now_.load(); };
     options.external_url = "http://tw:8086";
+    options.on_outbox_commit = [this] { ++outbox_commits_; };
     engine_ = std::make_unique<RuleEngine>(store_, executor_, *catalog_, std::move(options));
   }
 
@@ -68,6 +69,8 @@ class EngineFixture {
   store::Store& store() { return store_; }
   DatabaseRegistry& registry() { return registry_; }
   void SetNow(Timestamp t) { now_.store(t); }
+  // How often the engine announced a commit that enqueued outbox rows.
+  int outbox_commits() const { return outbox_commits_.load(); }
   Timestamp now() const { return now_.load(); }
 
   store::SeriesId Intern(const std::string& measurement, const std::string& sensor,
@@ -116,6 +119,7 @@ class EngineFixture {
   QueryExecutor executor_;
   std::unique_ptr<Catalog> catalog_;
   std::atomic<Timestamp> now_{kT0};
+  std::atomic<int> outbox_commits_{0};
   std::unique_ptr<RuleEngine> engine_;
 };
 

@@ -1,0 +1,418 @@
+#include "daemon/notifier.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
+
+#include "daemon/catalog_outbox_queue.h"
+#include "sinks/alertmanager_emitter.h"
+#include "sinks/kafka_emitter.h"
+#include "sinks/webhook_emitter.h"
+
+namespace tidewatch::daemon {
+namespace {
+
+std::int64_t WallNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A line's series key (measurement and tags): everything before the first unescaped
+// space. CQ output lines are ours, so no quoting beyond backslash escapes occurs there.
+std::string_view SeriesKeyOf(std::string_view line) {
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\\') {
+      ++i;
+    } else if (line[i] == ' ') {
+      return line.substr(0, i);
+    }
+  }
+  return line;
+}
+
+bool IsFiring(const std::string& payload) {
+  const nlohmann::json json = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return false;
+  const auto status = json.find("status");
+  return status != json.end() && status->is_string() && status->get<std::string>() == "firing";
+}
+
+ChannelInfo ToInfo(const rules::ChannelRecord& record, ChannelConfig config, ChannelSource source) {
+  return ChannelInfo{std::move(config), source, record.created_at, record.updated_at};
+}
+
+}  // namespace
+
+std::string_view ChannelSourceName(ChannelSource source) {
+  return source == ChannelSource::kConfig ? "config" : "api";
+}
+
+// One build of the channel set: the worker and the emitters it drains through.
+struct Notifier::Running {
+  std::unique_ptr<CatalogOutboxQueue> queue;
+  std::unique_ptr<sinks::DeliveryWorker> worker;
+  std::vector<std::shared_ptr<sinks::AlertmanagerEmitter>> alertmanagers;
+  // Kafka channels that carry CQ output, with their settings.
+  std::vector<std::pair<ChannelConfig, std::shared_ptr<sinks::KafkaEmitter>>> cq_producers;
+  std::int64_t build_errors = 0;
+};
+
+Notifier::Notifier(rules::Catalog& catalog, NotifierOptions options)
+    : catalog_(catalog), options_(std::move(options)) {}
+
+Notifier::~Notifier() { Stop(); }
+
+Status Notifier::Start() {
+  std::lock_guard change(change_mu_);
+  std::set<std::string, std::less<>> config_names;
+  for (const ChannelConfig& c : options_.config_channels) config_names.insert(c.name);
+  StatusOr<std::vector<rules::ChannelRecord>> stored = catalog_.ListChannels();
+  if (!stored.ok()) return stored.status();
+  std::vector<ChannelInfo> channels;
+  for (const rules::ChannelRecord& record : *stored) {
+    if (config_names.contains(record.name)) {
+      if (record.source != "config") {
+        spdlog::warn("channel {} of the API is replaced by the config file's", record.name);
+      }
+      continue;  // re-written from the config below
+    }
+    if (record.source == "config") {
+      spdlog::info("channel {} left the config file; deleted", record.name);
+      if (Status s = catalog_.DeleteChannel(record.name); !s.ok()) return s;
+      continue;
+    }
+    StatusOr<ChannelConfig> config = ParseChannelJson(record.config);
+    if (!config.ok()) {
+      spdlog::error("channel {} in the catalog is unusable, left out: {}", record.name,
+                    config.status().message());
+      continue;
+    }
+    channels.push_back(ToInfo(record, std::move(*config), ChannelSource::kApi));
+  }
+  for (const ChannelConfig& config : options_.config_channels) {
+    const rules::ChannelSpec spec{config.name, config.kind, ChannelConfigToJson(config),
+                                  "config"};
+    StatusOr<rules::ChannelRecord> record = catalog_.UpdateChannel(spec);
+    if (!record.ok() && record.status().code() == StatusCode::kNotFound) {
+      record = catalog_.CreateChannel(spec);
+    }
+    if (!record.ok()) return record.status();
+    channels.push_back(ToInfo(*record, config, ChannelSource::kConfig));
+  }
+  std::sort(channels.begin(), channels.end(),
+            [](const ChannelInfo& a, const ChannelInfo& b) { return a.config.name < b.config.name; });
+  std::vector<ChannelConfig> configs;
+  for (const ChannelInfo& c : channels) configs.push_back(c.config);
+  if (Status s = CheckChannels(configs); !s.ok()) return s;
+  {
+    std::lock_guard lock(mu_);
+    channels_ = std::move(channels);
+    stopping_ = false;
+  }
+  if (Status s = Rebuild(); !s.ok()) return s;
+  housekeeping_ = std::thread([this] { RunHousekeeping(); });
+  return Status::Ok();
+}
+
+void Notifier::Stop() {
+  std::lock_guard change(change_mu_);
+  std::shared_ptr<Running> running;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    running = std::move(running_);
+  }
+  wake_.notify_all();
+  if (housekeeping_.joinable()) housekeeping_.join();
+  if (running) running->worker->Stop();
+}
+
+void Notifier::Notify() {
+  std::shared_ptr<Running> running;
+  {
+    std::lock_guard lock(mu_);
+    running = running_;
+  }
+  if (running) running->worker->Notify();
+}
+
+Status Notifier::Rebuild() {
+  std::vector<ChannelConfig> configs;
+  {
+    std::lock_guard lock(mu_);
+    for (const ChannelInfo& c : channels_) configs.push_back(c.config);
+  }
+  auto next = std::make_shared<Running>();
+  next->queue = std::make_unique<CatalogOutboxQueue>(catalog_);
+  next->worker = std::make_unique<sinks::DeliveryWorker>(*next->queue, options_.worker);
+  std::set<std::string, std::less<>> failed;
+  std::vector<std::pair<ChannelConfig, std::shared_ptr<sinks::Emitter>>> built;
+  for (const ChannelConfig& c : configs) {
+    StatusOr<std::shared_ptr<sinks::Emitter>> emitter = Status(StatusCode::kInternal, "");
+    switch (c.kind) {
+      case rules::ChannelKind::kWebhook: {
+        auto made = sinks::WebhookEmitter::Create(ToWebhookOptions(c));
+        emitter = made.ok() ? StatusOr<std::shared_ptr<sinks::Emitter>>(std::move(*made))
+                            : made.status();
+        break;
+      }
+      case rules::ChannelKind::kAlertmanager: {
+        auto made = sinks::AlertmanagerEmitter::Create(ToAlertmanagerOptions(c));
+        if (!made.ok()) {
+          emitter = made.status();
+          break;
+        }
+        std::shared_ptr<sinks::AlertmanagerEmitter> am = std::move(*made);
+        next->alertmanagers.push_back(am);
+        emitter = std::shared_ptr<sinks::Emitter>(am);
+        Seed(*am, c.name);
+        break;
+      }
+      case rules::ChannelKind::kKafka: {
+        auto made = sinks::KafkaEmitter::Create(ToKafkaEmitterOptions(c));
+        if (!made.ok()) {
+          emitter = made.status();
+          break;
+        }
+        std::shared_ptr<sinks::KafkaEmitter> kafka = std::move(*made);
+        if (!c.continuous_queries.empty()) next->cq_producers.emplace_back(c, kafka);
+        emitter = std::shared_ptr<sinks::Emitter>(kafka);
+        break;
+      }
+    }
+    if (!emitter.ok()) {
+      spdlog::error("channel {}: cannot be built, its notifications wait: {}", c.name,
+                    emitter.status().message());
+      failed.insert(c.name);
+      ++next->build_errors;
+      continue;
+    }
+    built.emplace_back(c, std::move(*emitter));
+  }
+  for (auto& [c, emitter] : built) {
+    sinks::ChannelPolicy policy = ToChannelPolicy(c);
+    if (failed.contains(policy.fallback)) {
+      spdlog::warn("channel {}: fallback {} could not be built; running without it", c.name,
+                   policy.fallback);
+      policy.fallback.clear();
+    }
+    if (Status s = next->worker->AddChannel(c.name, std::move(emitter), policy); !s.ok()) {
+      return Status(s.code(), "channel " + c.name + ": " + s.message());
+    }
+  }
+  std::shared_ptr<Running> previous;
+  {
+    std::lock_guard lock(mu_);
+    previous = running_;
+  }
+  // The old senders finish their sends before the new ones claim: no row is in two
+  // builds' hands at once (apart from lease expiry, as always).
+  if (previous) previous->worker->Stop();
+  if (Status s = next->worker->Start(); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  running_ = std::move(next);
+  return Status::Ok();
+}
+
+void Notifier::Seed(sinks::AlertmanagerEmitter& emitter, const std::string& channel) {
+  StatusOr<std::vector<rules::OutboxEntry>> latest = catalog_.LatestPerInstance(channel);
+  if (!latest.ok()) {
+    spdlog::error("channel {}: cannot read the alerts to re-send after a restart: {}", channel,
+                  latest.status().message());
+    return;
+  }
+  std::size_t seeded = 0;
+  for (const rules::OutboxEntry& row : *latest) {
+    if (IsFiring(row.payload) && emitter.Remember(row.payload)) ++seeded;
+  }
+  if (seeded > 0) spdlog::info("channel {}: re-sending {} firing alerts", channel, seeded);
+}
+
+std::vector<ChannelInfo> Notifier::List() const {
+  std::lock_guard lock(mu_);
+  return channels_;
+}
+
+StatusOr<ChannelInfo> Notifier::Get(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  for (const ChannelInfo& c : channels_) {
+    if (c.config.name == name) return c;
+  }
+  return Status(StatusCode::kNotFound, "no channel named \"" + std::string(name) + "\"");
+}
+
+bool Notifier::ManagedByConfig(std::string_view name) const {
+  StatusOr<ChannelInfo> info = Get(name);
+  return info.ok() && info->source == ChannelSource::kConfig;
+}
+
+StatusOr<std::pair<ChannelInfo, bool>> Notifier::Put(const ChannelConfig& channel) {
+  std::lock_guard change(change_mu_);
+  std::vector<ChannelConfig> configs;
+  bool exists = false;
+  {
+    std::lock_guard lock(mu_);
+    for (const ChannelInfo& c : channels_) {
+      if (c.config.name == channel.name) {
+        if (c.source == ChannelSource::kConfig) {
+          return Status(StatusCode::kInvalidArgument,
+                        "\"" + channel.name + "\" is managed by the config file");
+        }
+        exists = true;
+        configs.push_back(channel);
+      } else {
+        configs.push_back(c.config);
+      }
+    }
+  }
+  if (!exists) configs.push_back(channel);
+  if (Status s = CheckChannels(configs); !s.ok()) return s;
+  const rules::ChannelSpec spec{channel.name, channel.kind, ChannelConfigToJson(channel), "api"};
+  StatusOr<rules::ChannelRecord> record =
+      exists ? catalog_.UpdateChannel(spec) : catalog_.CreateChannel(spec);
+  if (!record.ok()) return record.status();
+  ChannelInfo info = ToInfo(*record, channel, ChannelSource::kApi);
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(channels_, [&](const ChannelInfo& c) { return c.config.name == channel.name; });
+    channels_.push_back(info);
+    std::sort(channels_.begin(), channels_.end(), [](const ChannelInfo& a, const ChannelInfo& b) {
+      return a.config.name < b.config.name;
+    });
+  }
+  if (Status s = Rebuild(); !s.ok()) return s;
+  return std::make_pair(std::move(info), !exists);
+}
+
+Status Notifier::Delete(std::string_view name) {
+  std::lock_guard change(change_mu_);
+  {
+    std::lock_guard lock(mu_);
+    const auto it = std::find_if(channels_.begin(), channels_.end(),
+                                 [&](const ChannelInfo& c) { return c.config.name == name; });
+    if (it == channels_.end()) {
+      return Status(StatusCode::kNotFound, "no channel named \"" + std::string(name) + "\"");
+    }
+    if (it->source == ChannelSource::kConfig) {
+      return Status(StatusCode::kInvalidArgument,
+                    "\"" + std::string(name) + "\" is managed by the config file");
+    }
+    for (const ChannelInfo& c : channels_) {
+      if (c.config.fallback == name) {
+        return Status(StatusCode::kInvalidArgument, "\"" + std::string(name) +
+                                                        "\" is the fallback of channel \"" +
+                                                        c.config.name + "\"");
+      }
+    }
+  }
+  if (Status s = catalog_.DeleteChannel(name); !s.ok()) return s;
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(channels_, [&](const ChannelInfo& c) { return c.config.name == name; });
+  }
+  return Rebuild();
+}
+
+Status Notifier::ProduceContinuousQueryOutput(std::string_view db, std::string_view cq,
+                                              std::string_view line_protocol) {
+  std::shared_ptr<Running> running;
+  {
+    std::lock_guard lock(mu_);
+    running = running_;
+  }
+  if (!running) return Status::Ok();
+  std::vector<sinks::KafkaRecord> records;
+  for (const auto& [config, producer] : running->cq_producers) {
+    if (!CarriesContinuousQuery(config, db, cq)) continue;
+    if (records.empty()) {
+      std::size_t start = 0;
+      while (start < line_protocol.size()) {
+        std::size_t end = line_protocol.find('\n', start);
+        if (end == std::string_view::npos) end = line_protocol.size();
+        const std::string_view line = line_protocol.substr(start, end - start);
+        if (!line.empty()) records.push_back({SeriesKeyOf(line), line});
+        start = end + 1;
+      }
+    }
+    const Status produced = producer->Produce(records);
+    std::lock_guard lock(mu_);
+    if (!produced.ok()) {
+      ++cq_produce_errors_;
+      return Status(StatusCode::kUnavailable,
+                    "channel " + config.name + ": " + produced.message());
+    }
+    cq_records_produced_ += static_cast<std::int64_t>(records.size());
+  }
+  return Status::Ok();
+}
+
+NotifierStats Notifier::Stats() const {
+  NotifierStats stats;
+  std::shared_ptr<Running> running;
+  {
+    std::lock_guard lock(mu_);
+    running = running_;
+    stats.unrouted_dead = unrouted_dead_;
+    stats.cq_records_produced = cq_records_produced_;
+    stats.cq_produce_errors = cq_produce_errors_;
+  }
+  if (!running) return stats;
+  stats.channels = running->worker->Stats();
+  std::sort(stats.channels.begin(), stats.channels.end(),
+            [](const sinks::ChannelStats& a, const sinks::ChannelStats& b) {
+              return a.channel < b.channel;
+            });
+  stats.build_errors = running->build_errors;
+  return stats;
+}
+
+void Notifier::RunHousekeeping() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.housekeeping_interval, [this] { return stopping_; });
+    if (stopping_) break;
+    const std::shared_ptr<Running> running = running_;
+    lock.unlock();
+    const std::int64_t now = WallNow();
+    for (const auto& am : running->alertmanagers) {
+      const sinks::DeliveryResult result = am->Resend(now);
+      if (result.outcome != sinks::DeliveryOutcome::kDelivered) {
+        spdlog::debug("alertmanager re-send failed: {}", result.error);
+      }
+    }
+    const std::int64_t unrouted = SweepUnrouted(now);
+    lock.lock();
+    unrouted_dead_ += unrouted;
+  }
+}
+
+std::int64_t Notifier::SweepUnrouted(std::int64_t now) {
+  // Skipped while the channel set changes: a channel being added must not lose its
+  // rows to a sweep that saw the set before it.
+  std::unique_lock change(change_mu_, std::try_to_lock);
+  if (!change.owns_lock()) return 0;
+  std::set<std::string, std::less<>> names;
+  {
+    std::lock_guard lock(mu_);
+    for (const ChannelInfo& c : channels_) names.insert(c.config.name);
+  }
+  StatusOr<std::vector<std::string>> pending = catalog_.PendingChannels();
+  if (!pending.ok()) return 0;
+  std::int64_t unrouted = 0;
+  for (const std::string& channel : *pending) {
+    if (names.contains(channel)) continue;
+    const std::string reason = "no channel named \"" + channel + "\"";
+    StatusOr<std::int64_t> moved = catalog_.MoveChannelToDead(channel, reason, now);
+    if (moved.ok() && *moved > 0) {
+      spdlog::warn("{} notifications dead-lettered: {}", *moved, reason);
+      unrouted += *moved;
+    }
+  }
+  return unrouted;
+}
+
+}  // namespace tidewatch::daemon

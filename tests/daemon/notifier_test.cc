@@ -1,0 +1,209 @@
+// daemon::Notifier over a real catalog file and real HTTP receivers: config and API
+// channels, delivery with the outbox row's key, Alertmanager re-sends seeded from the
+// outbox after a restart, and the sweep of rows no channel will ever take.
+#include "daemon/notifier.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/rules/catalog_test_util.h"
+#include "tests/sinks/test_receiver.h"
+
+namespace tidewatch::daemon {
+namespace {
+
+using rules::catalog_test::Instance;
+using rules::catalog_test::MustOpen;
+using rules::catalog_test::TempDir;
+using rules::catalog_test::Transition;
+using sinks::testing::TestReceiver;
+using ::testing::HasSubstr;
+
+constexpr auto kDeadline = std::chrono::seconds(10);
+
+// Polls `done` until it holds or the deadline passes.
+bool Eventually(const std::function<bool()>& done) {
+  const auto until = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
+
+// A notification payload as docs/NOTIFICATIONS.md has it.
+std::string Payload(const std::string& sensor, const std::string& status) {
+  return R"({"version":1,"idempotency_key":"tw-1-)" + sensor + R"(","status":")" + status +
+         R"(","kind":"alarm","rule":"high-pressure","rule_id":1,"db":"plant","instance":"sensor=)" +
+         sensor + R"(","labels":{"alertname":"high-pressure","sensor":")" + sensor +
+         R"("},"annotations":{},"severity":"critical","starts_at":"2026-11-21T13:00:05Z","ends_at":)" +
+         (status == "firing" ? std::string("null") : std::string(R"("2026-11-21T13:01:05Z")")) +
+         "}";
+}
+
+ChannelConfig Webhook(const std::string& name, const std::string& url) {
+  ChannelConfig c;
+  c.name = name;
+  c.kind = rules::ChannelKind::kWebhook;
+  c.url = url;
+  c.backoff_base = std::chrono::milliseconds(10);
+  c.backoff_cap = std::chrono::milliseconds(50);
+  c.lease = std::chrono::seconds(5);
+  return c;
+}
+
+class NotifierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = MustOpen(dir_.File("catalog.db"));
+    ASSERT_NE(catalog_, nullptr);
+    StatusOr<rules::RuleRecord> rule = catalog_->CreateRule({"high-pressure", "plant", "{}"});
+    ASSERT_TRUE(rule.ok());
+    rule_ = rule->id;
+  }
+
+  std::unique_ptr<Notifier> Make(std::vector<ChannelConfig> config_channels) {
+    NotifierOptions options;
+    options.config_channels = std::move(config_channels);
+    options.worker.poll_interval = std::chrono::milliseconds(20);
+    options.housekeeping_interval = std::chrono::milliseconds(20);
+    return std::make_unique<Notifier>(*catalog_, std::move(options));
+  }
+
+  // One transition of instance sensor=<sensor> with a row on `channel`.
+  void Enqueue(const std::string& sensor, const std::string& state, const std::string& channel,
+               const std::string& key) {
+    const std::string status = state == "firing" ? "firing" : "resolved";
+    const rules::OutboxRow row{channel, key, Payload(sensor, status)};
+    ASSERT_TRUE(catalog_
+                    ->RecordTransition(Transition(Instance(rule_, "sensor=" + sensor, state, 1),
+                                                  state == "firing" ? "inactive" : "firing"),
+                                       {&row, 1})
+                    .ok());
+  }
+
+  rules::OutboxCounts Counts(const std::string& channel) {
+    StatusOr<rules::OutboxCounts> counts = catalog_->CountOutbox(channel);
+    return counts.ok() ? *counts : rules::OutboxCounts{-1, -1, -1};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<rules::Catalog> catalog_;
+  std::int64_t rule_ = 0;
+};
+
+TEST_F(NotifierTest, ConfigChannelIsStoredAndDeliversWithTheRowsKey) {
+  TestReceiver receiver;
+  auto notifier = Make({Webhook("hook", receiver.Url("/hook"))});
+  ASSERT_TRUE(notifier->Start().ok());
+  StatusOr<rules::ChannelRecord> stored = catalog_->GetChannel("hook");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->source, "config");
+  EXPECT_TRUE(notifier->ManagedByConfig("hook"));
+
+  Enqueue("pt-001", "firing", "hook", "k-1/hook");
+  notifier->Notify();
+  ASSERT_TRUE(receiver.WaitForRequests(1));
+  EXPECT_EQ(receiver.requests()[0].Header("Idempotency-Key"), "k-1/hook");
+  EXPECT_EQ(receiver.requests()[0].target, "/hook");
+  ASSERT_TRUE(Eventually([&] { return Counts("hook").done == 1; }));
+  ASSERT_TRUE(Eventually([&] {
+    const NotifierStats stats = notifier->Stats();
+    return stats.channels.size() == 1 && stats.channels[0].delivered == 1;
+  }));
+}
+
+TEST_F(NotifierTest, AlertmanagerIsToldAgainOfAlertsThatFiredBeforeARestart) {
+  TestReceiver am;
+  Enqueue("pt-001", "firing", "am", "a-1");
+  Enqueue("pt-002", "firing", "am", "b-1");
+  Enqueue("pt-002", "inactive", "am", "b-2");  // resolved: not re-announced
+  // Delivered before the "restart".
+  constexpr std::int64_t kFar = std::int64_t{1} << 62;
+  for (int round = 0; round < 3; ++round) {
+    StatusOr<std::vector<rules::OutboxEntry>> claimed = catalog_->ClaimDue("am", kFar, 10, kFar);
+    ASSERT_TRUE(claimed.ok());
+    for (const rules::OutboxEntry& row : *claimed) ASSERT_TRUE(catalog_->MarkDone(row.id).ok());
+  }
+  ASSERT_EQ(Counts("am").done, 3);
+
+  ChannelConfig channel;
+  channel.name = "am";
+  channel.kind = rules::ChannelKind::kAlertmanager;
+  channel.url = am.Url("");
+  auto notifier = Make({channel});
+  ASSERT_TRUE(notifier->Start().ok());
+  ASSERT_TRUE(am.WaitForRequests(1));
+  const sinks::testing::ReceivedRequest request = am.requests()[0];
+  EXPECT_EQ(request.target, "/api/v2/alerts");
+  EXPECT_THAT(request.body, HasSubstr(R"("sensor":"pt-001")"));
+  EXPECT_THAT(request.body, ::testing::Not(HasSubstr("pt-002")));
+}
+
+TEST_F(NotifierTest, RowsOfAChannelThatDoesNotExistAreDeadLettered) {
+  TestReceiver receiver;
+  auto notifier = Make({Webhook("hook", receiver.Url("/hook"))});
+  ASSERT_TRUE(notifier->Start().ok());
+  Enqueue("pt-001", "firing", "ghost", "g-1");
+  ASSERT_TRUE(Eventually([&] { return Counts("ghost").dead == 1; }));
+  EXPECT_EQ(Counts("ghost").pending, 0);
+  EXPECT_EQ(notifier->Stats().unrouted_dead, 1);
+  EXPECT_EQ(receiver.requests().size(), 0u);
+}
+
+TEST_F(NotifierTest, ApiChannelsAreStoredRebuiltAndKeptAcrossRestarts) {
+  TestReceiver receiver;
+  auto notifier = Make({Webhook("hook", receiver.Url("/config"))});
+  ASSERT_TRUE(notifier->Start().ok());
+
+  StatusOr<std::pair<ChannelInfo, bool>> put = notifier->Put(Webhook("api", receiver.Url("/a")));
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_TRUE(put->second);
+  EXPECT_EQ(put->first.source, ChannelSource::kApi);
+  ChannelConfig changed = Webhook("api", receiver.Url("/api"));
+  put = notifier->Put(changed);
+  ASSERT_TRUE(put.ok());
+  EXPECT_FALSE(put->second);
+
+  // The rebuilt worker delivers to the new URL.
+  Enqueue("pt-001", "firing", "api", "api-1");
+  notifier->Notify();
+  ASSERT_TRUE(receiver.WaitForRequests(1));
+  EXPECT_EQ(receiver.requests()[0].target, "/api");
+
+  // Config channels are read-only; a fallback cannot dangle.
+  StatusOr<std::pair<ChannelInfo, bool>> refused = notifier->Put(Webhook("hook", "http://x/"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("managed by the config file"));
+  EXPECT_FALSE(notifier->Delete("hook").ok());
+  ChannelConfig with_fallback = Webhook("primary", receiver.Url("/p"));
+  with_fallback.fallback = "api";
+  ASSERT_TRUE(notifier->Put(with_fallback).ok());
+  Status deleted = notifier->Delete("api");
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_THAT(deleted.message(), HasSubstr("fallback of channel \"primary\""));
+  with_fallback.fallback = "nowhere";
+  EXPECT_FALSE(notifier->Put(with_fallback).ok());
+  EXPECT_EQ(notifier->Delete("nope").code(), StatusCode::kNotFound);
+  notifier.reset();
+
+  // A restart whose config no longer has "hook": the API channels stay, "hook" is gone.
+  auto restarted = Make({});
+  ASSERT_TRUE(restarted->Start().ok());
+  std::vector<std::string> names;
+  for (const ChannelInfo& info : restarted->List()) {
+    names.push_back(info.config.name + "/" + std::string(ChannelSourceName(info.source)));
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("api/api", "primary/api"));
+  EXPECT_EQ(restarted->Get("api")->config, changed);
+  EXPECT_EQ(catalog_->GetChannel("hook").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tidewatch::daemon
