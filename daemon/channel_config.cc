@@ -97,6 +97,7 @@ bool ContainsIgnoreCase(std::string_view text, std::string_view part) {
   return false;
 }
 
+// Channel names and Kafka topic names share this alphabet.
 bool IsNameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
 }
@@ -157,13 +158,9 @@ void CheckHttp(TableReader& t, const ChannelConfig& c) {
   }
 }
 
-bool IsTopicChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
-}
-
 void CheckKafka(TableReader& t, const ChannelConfig& c) {
   if (!c.topic.empty() && (c.topic.size() > kMaxTopicLength || c.topic == "." || c.topic == ".." ||
-                           !std::all_of(c.topic.begin(), c.topic.end(), IsTopicChar))) {
+                           !std::all_of(c.topic.begin(), c.topic.end(), IsNameChar))) {
     t.Fail("topic", "not a Kafka topic name (1..249 of letters, digits, '.', '_', '-'), got " +
                         QuoteForError(c.topic));
   }
@@ -442,7 +439,9 @@ void ReadChannel(TableReader& t, ChannelConfig& c) {
   bool foreign = false;
   for (const KindKey& k : kKindKeys) {
     if (t.Has(k.key) && !Belongs(k.key, *kind)) {
-      t.Fail(k.key, "not a key of a " + kind_name + " channel");
+      t.Fail(k.key, std::string("not a key of ") +
+                        (*kind == ChannelKind::kAlertmanager ? "an " : "a ") + kind_name +
+                        " channel");
       foreign = true;
     }
   }

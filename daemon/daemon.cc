@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <utility>
 
 #include "daemon/alerts_api.h"
 #include "daemon/auth.h"
 #include "daemon/cq_metrics.h"
+#include "daemon/data_dir_lock.h"
 #include "daemon/health_endpoints.h"
 #include "daemon/http_metrics.h"
 #include "daemon/http_server.h"
@@ -106,6 +108,7 @@ rules::ContinuousQueryOptions ToContinuousQueryOptions(const RulesConfig& c) {
 // Declared in destruction order's reverse: sources and HTTP (which push into the rings
 // and take tickets) go before the workers, the workers before the rings and the store.
 struct Daemon::Parts {
+  std::optional<DataDirLock> data_dir_lock;  // released last
   std::unique_ptr<store::Store> store;
   std::unique_ptr<store::FieldRings> rings;
   std::unique_ptr<rules::DatabaseRegistry> databases;
@@ -144,6 +147,9 @@ Status Daemon::Build() {
     return Status(StatusCode::kInvalidArgument,
                   "storage.data_dir " + config_.storage.data_dir + ": " + ec.message());
   }
+  StatusOr<DataDirLock> lock = DataDirLock::Acquire(config_.storage.data_dir);
+  if (!lock.ok()) return lock.status();
+  p.data_dir_lock.emplace(std::move(*lock));
   p.store = std::make_unique<store::Store>(ToStoreOptions(config_));
   p.rings = std::make_unique<store::FieldRings>(ToFieldRingsOptions(config_));
   p.databases = std::make_unique<rules::DatabaseRegistry>(*p.store);

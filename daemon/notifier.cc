@@ -94,8 +94,7 @@ Status Notifier::Start() {
     channels.push_back(ToInfo(record, std::move(*config), ChannelSource::kApi));
   }
   for (const ChannelConfig& config : options_.config_channels) {
-    const rules::ChannelSpec spec{config.name, config.kind, ChannelConfigToJson(config),
-                                  "config"};
+    const rules::ChannelSpec spec{config.name, config.kind, ChannelConfigToJson(config), "config"};
     StatusOr<rules::ChannelRecord> record = catalog_.UpdateChannel(spec);
     if (!record.ok() && record.status().code() == StatusCode::kNotFound) {
       record = catalog_.CreateChannel(spec);
@@ -103,8 +102,9 @@ Status Notifier::Start() {
     if (!record.ok()) return record.status();
     channels.push_back(ToInfo(*record, config, ChannelSource::kConfig));
   }
-  std::sort(channels.begin(), channels.end(),
-            [](const ChannelInfo& a, const ChannelInfo& b) { return a.config.name < b.config.name; });
+  std::sort(channels.begin(), channels.end(), [](const ChannelInfo& a, const ChannelInfo& b) {
+    return a.config.name < b.config.name;
+  });
   std::vector<ChannelConfig> configs;
   for (const ChannelInfo& c : channels) configs.push_back(c.config);
   if (Status s = CheckChannels(configs); !s.ok()) return s;
@@ -113,6 +113,11 @@ Status Notifier::Start() {
     channels_ = std::move(channels);
     stopping_ = false;
   }
+  // Rows leased by senders of a process that died are due now, not when their lease
+  // would have run out (tidewatchd holds its data_dir's lock: no one else sends).
+  StatusOr<std::int64_t> released = catalog_.ReleaseLeases(WallNow());
+  if (!released.ok()) return released.status();
+  if (*released > 0) spdlog::info("{} pending notifications are due again", *released);
   if (Status s = Rebuild(); !s.ok()) return s;
   housekeeping_ = std::thread([this] { RunHousekeeping(); });
   return Status::Ok();
@@ -156,8 +161,8 @@ Status Notifier::Rebuild() {
     switch (c.kind) {
       case rules::ChannelKind::kWebhook: {
         auto made = sinks::WebhookEmitter::Create(ToWebhookOptions(c));
-        emitter = made.ok() ? StatusOr<std::shared_ptr<sinks::Emitter>>(std::move(*made))
-                            : made.status();
+        emitter =
+            made.ok() ? StatusOr<std::shared_ptr<sinks::Emitter>>(std::move(*made)) : made.status();
         break;
       }
       case rules::ChannelKind::kAlertmanager: {
@@ -303,9 +308,9 @@ Status Notifier::Delete(std::string_view name) {
     }
     for (const ChannelInfo& c : channels_) {
       if (c.config.fallback == name) {
-        return Status(StatusCode::kInvalidArgument, "\"" + std::string(name) +
-                                                        "\" is the fallback of channel \"" +
-                                                        c.config.name + "\"");
+        return Status(
+            StatusCode::kInvalidArgument,
+            "\"" + std::string(name) + "\" is the fallback of channel \"" + c.config.name + "\"");
       }
     }
   }
@@ -342,8 +347,7 @@ Status Notifier::ProduceContinuousQueryOutput(std::string_view db, std::string_v
     std::lock_guard lock(mu_);
     if (!produced.ok()) {
       ++cq_produce_errors_;
-      return Status(StatusCode::kUnavailable,
-                    "channel " + config.name + ": " + produced.message());
+      return Status(StatusCode::kUnavailable, "channel " + config.name + ": " + produced.message());
     }
     cq_records_produced_ += static_cast<std::int64_t>(records.size());
   }

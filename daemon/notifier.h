@@ -5,11 +5,13 @@
 //
 //   Start()   stores the config's channels in the catalog (replacing rows of the same
 //             name, an API channel's too; channels that left the config are deleted, and
-//             their pending rows dead-lettered by the next sweep), loads the API channels, builds the emitters and starts the worker. Every alertmanager
-//             channel is seeded with the newest notification of each alert instance
-//             whose last word on that channel was "firing" (Remember()), so Alertmanager
-//             keeps seeing alerts that fired before a restart. A background thread then
-//             every `housekeeping_interval`:
+//             their pending rows dead-lettered by the next sweep), loads the API channels,
+//             makes every pending row due now (leases of a process that died, backoffs:
+//             the caller must be the only process using the catalog's outbox), builds
+//             the emitters and starts the worker. Every alertmanager channel is seeded with the
+//             newest notification of each alert instance whose last word on that channel was
+//             "firing" (Remember()), so Alertmanager keeps seeing alerts that fired before a
+//             restart. A background thread then every `housekeeping_interval`:
 //               - calls Resend() on every alertmanager channel (its own resend_interval
 //                 decides what is due);
 //               - dead-letters pending rows of channels that do not exist (a deleted

@@ -313,6 +313,10 @@ class Catalog {
   // Deletes done rows created before `before`; returns how many.
   StatusOr<std::int64_t> PruneDone(std::int64_t before);
   StatusOr<OutboxCounts> CountOutbox(std::string_view channel);
+  // Makes every pending row whose next attempt is after `now` due at `now`: leases of
+  // senders that died with the previous process, and backoffs. Returns how many.
+  // REQUIRES: no other process drives this outbox (tidewatchd locks its data_dir).
+  StatusOr<std::int64_t> ReleaseLeases(std::int64_t now);
   // The channels that have pending rows, by name.
   StatusOr<std::vector<std::string>> PendingChannels();
   // Moves every pending row of `channel` to the dead-letter table (as MoveToDead);

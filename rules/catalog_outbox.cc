@@ -92,13 +92,19 @@ StatusOr<OutboxCounts> Catalog::CountOutbox(std::string_view channel) {
   return counts->value_or(OutboxCounts{});
 }
 
+StatusOr<std::int64_t> Catalog::ReleaseLeases(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  if (Status s = statements_->release_leases.Run(now); !s.ok()) return s;
+  return db_->changes();
+}
+
 StatusOr<std::vector<std::string>> Catalog::PendingChannels() {
   std::lock_guard lock(mu_);
   return statements_->pending_channels.QueryAll([](const SqliteCursor& c) { return c.Text(0); });
 }
 
-StatusOr<std::int64_t> Catalog::MoveChannelToDead(std::string_view channel,
-                                                  std::string_view reason, std::int64_t now) {
+StatusOr<std::int64_t> Catalog::MoveChannelToDead(std::string_view channel, std::string_view reason,
+                                                  std::int64_t now) {
   std::lock_guard lock(mu_);
   SqliteTransaction tx(*db_);
   if (Status s = tx.Begin(); !s.ok()) return s;

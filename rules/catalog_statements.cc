@@ -115,6 +115,8 @@ StatusOr<std::unique_ptr<CatalogStatements>> PrepareCatalogStatements(SqliteDb& 
       {&st->count_outbox,
        "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'done'), 0), "
        "(SELECT COUNT(*) FROM outbox_dead WHERE channel = ?1) FROM outbox WHERE channel = ?1"},
+      {&st->release_leases,
+       "UPDATE outbox SET next_attempt_at = ?1 WHERE state = 'pending' AND next_attempt_at > ?1"},
       {&st->pending_channels,
        "SELECT DISTINCT channel FROM outbox WHERE state = 'pending' ORDER BY channel"},
       {&st->copy_channel_to_dead,
@@ -123,8 +125,7 @@ StatusOr<std::unique_ptr<CatalogStatements>> PrepareCatalogStatements(SqliteDb& 
        "SELECT id, channel, rule_id, instance_key, ordering_key, sequence, idempotency_key, "
        "payload, created_at, attempts, last_error, ?2, ?3 FROM outbox "
        "WHERE channel = ?1 AND state = 'pending'"},
-      {&st->delete_channel_pending,
-       "DELETE FROM outbox WHERE channel = ?1 AND state = 'pending'"},
+      {&st->delete_channel_pending, "DELETE FROM outbox WHERE channel = ?1 AND state = 'pending'"},
       // The newest row of each instance that still exists, done or pending.
       {&st->latest_per_instance,
        "SELECT " TW_OUTBOX_COLUMNS " FROM outbox AS o WHERE o.channel = ?1 "

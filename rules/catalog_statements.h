@@ -53,6 +53,7 @@ struct CatalogStatements {
   SqliteStatement delete_pending;
   SqliteStatement prune_done;
   SqliteStatement count_outbox;
+  SqliteStatement release_leases;
   SqliteStatement pending_channels;
   SqliteStatement copy_channel_to_dead;
   SqliteStatement delete_channel_pending;

@@ -308,8 +308,8 @@ TEST(ChannelConfigToml, KeysOfAnotherKind) {
             "t.toml:5:22: channels[0].continuous_queries: not a key of a webhook channel");
   EXPECT_EQ(Errors("[[channels]]\nname = \"a\"\nkind = \"alertmanager\"\nurl = \"http://h\"\n"
                    "body_template = \"{}\"\nsend_timeout = \"5s\"\n"),
-            "t.toml:5:17: channels[0].body_template: not a key of a alertmanager channel\n"
-            "t.toml:6:16: channels[0].send_timeout: not a key of a alertmanager channel");
+            "t.toml:5:17: channels[0].body_template: not a key of an alertmanager channel\n"
+            "t.toml:6:16: channels[0].send_timeout: not a key of an alertmanager channel");
 }
 
 TEST(ChannelConfigToml, UnknownKeys) {

@@ -56,8 +56,10 @@ TEST(NotifierMetricsTest, RendersEveryFamilyPerChannel) {
            "tidewatch_notifications_in_flight{channel=\"ops-webhook\"} 4\n",
            "tidewatch_notification_breaker_open{channel=\"ops-webhook\"} 1\n",
            "tidewatch_notification_breaker_open{channel=\"a\\\"m\"} 0.5\n",
-           "tidewatch_notification_delivery_seconds_bucket{channel=\"ops-webhook\",le=\"0.01\"} 10\n",
-           "tidewatch_notification_delivery_seconds_bucket{channel=\"ops-webhook\",le=\"0.05\"} 40\n",
+           "tidewatch_notification_delivery_seconds_bucket{channel=\"ops-webhook\",le=\"0.01\"} "
+           "10\n",
+           "tidewatch_notification_delivery_seconds_bucket{channel=\"ops-webhook\",le=\"0.05\"} "
+           "40\n",
            "tidewatch_notification_delivery_seconds_count{channel=\"ops-webhook\"} 40\n",
            "tidewatch_notification_delivery_seconds_sum{channel=\"ops-webhook\"} 1.25\n",
            "tidewatch_notifications_unrouted_dead_total 6\n",

@@ -119,6 +119,23 @@ TEST_F(NotifierTest, ConfigChannelIsStoredAndDeliversWithTheRowsKey) {
   }));
 }
 
+TEST_F(NotifierTest, RowsLeasedByADeadProcessAreSentAtOnceAfterARestart) {
+  Enqueue("pt-001", "firing", "hook", "k-1");
+  // A sender of the previous process claimed it for an hour, then the process died.
+  constexpr std::int64_t kHour = 3'600'000'000'000;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  ASSERT_EQ(catalog_->ClaimDue("hook", now, 10, now + kHour)->size(), 1u);
+
+  TestReceiver receiver;
+  auto notifier = Make({Webhook("hook", receiver.Url("/hook"))});
+  ASSERT_TRUE(notifier->Start().ok());
+  ASSERT_TRUE(receiver.WaitForRequests(1));
+  EXPECT_EQ(receiver.requests()[0].Header("Idempotency-Key"), "k-1");
+  ASSERT_TRUE(Eventually([&] { return Counts("hook").done == 1; }));
+}
+
 TEST_F(NotifierTest, AlertmanagerIsToldAgainOfAlertsThatFiredBeforeARestart) {
   TestReceiver am;
   Enqueue("pt-001", "firing", "am", "a-1");

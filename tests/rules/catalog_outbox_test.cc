@@ -340,6 +340,23 @@ TEST_F(CatalogAlertsTest, PendingChannelsAndMovingAChannelToDead) {
   EXPECT_EQ(*catalog_->MoveChannelToDead("ghost", "no channel", 40), 0);
 }
 
+TEST_F(CatalogAlertsTest, ReleaseLeasesMakesLeasedAndBackedOffRowsDue) {
+  ASSERT_TRUE(Fire("a", "firing", "inactive", 10, {{"hook", "a-1", "{}"}}).ok());
+  ASSERT_TRUE(Fire("b", "firing", "inactive", 10, {{"hook", "b-1", "{}"}}).ok());
+  ASSERT_TRUE(Fire("c", "firing", "inactive", 10, {{"hook", "c-1", "{}"}}).ok());
+  ASSERT_EQ(Claim("hook", 100, 2, /*lease_until=*/1'000'000), "a-1 b-1");
+  ASSERT_TRUE(catalog_->MarkFailed(claimed_["b-1"], "503", 500'000).ok());
+  EXPECT_EQ(Claim("hook", 200), "c-1");  // a-1 leased, b-1 backing off
+
+  StatusOr<std::int64_t> released = catalog_->ReleaseLeases(300);
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, 3);
+  EXPECT_EQ(Claim("hook", 300), "a-1 b-1 c-1");
+  EXPECT_EQ(Claim("hook", 400), "");  // leased again by that claim
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["a-1"]).ok());
+  EXPECT_EQ(*catalog_->ReleaseLeases(400), 2);  // done rows stay done
+}
+
 TEST_F(CatalogAlertsTest, LatestPerInstanceIsTheNewestRowOfEachLiveInstance) {
   ASSERT_TRUE(Fire("a", "firing", "inactive", 10, {{"am", "a-1", "fire a"}}).ok());
   ASSERT_TRUE(Fire("b", "firing", "inactive", 11, {{"am", "b-1", "fire b"}}).ok());
