@@ -130,6 +130,21 @@ void CheckName(TableReader& t, const std::string& name) {
   }
 }
 
+// A channel read back from the API's redacted JSON would store the placeholder as the
+// secret: refuse it where redaction puts it.
+void RejectRedacted(TableReader& t, const ChannelConfig& c) {
+  constexpr std::string_view kHint = "holds \"<redacted>\": send the real value";
+  if (c.url.find(kRedacted) != std::string::npos) t.Fail("url", kHint);
+  for (const auto* map : {&c.headers, &c.properties}) {
+    for (const auto& [name, value] : *map) {
+      if (value == kRedacted) {
+        t.Fail(map == &c.headers ? "headers" : "properties",
+               QuoteForError(name) + " " + std::string(kHint));
+      }
+    }
+  }
+}
+
 void CheckHttp(TableReader& t, const ChannelConfig& c) {
   if (!c.url.empty()) {
     if (StatusOr<sinks::ParsedUrl> url = sinks::ParseUrl(c.url); !url.ok()) {
@@ -328,7 +343,19 @@ bool IsSecretHeader(std::string_view name) {
 }
 
 bool IsSecretProperty(std::string_view name) {
-  return ContainsIgnoreCase(name, "password") || ContainsIgnoreCase(name, "secret");
+  return ContainsIgnoreCase(name, "password") || ContainsIgnoreCase(name, "secret") ||
+         ContainsIgnoreCase(name, "ssl.key") || ContainsIgnoreCase(name, "sasl.oauthbearer") ||
+         ContainsIgnoreCase(name, "sasl.jaas");
+}
+
+// Webhook URLs often carry their secret in the path or the query (a chat service's
+// incoming-webhook token): the redacted form keeps only scheme, host and port.
+std::string RedactUrl(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return std::string(kRedacted);
+  const std::size_t authority_end = url.find_first_of("/?#", scheme + 3);
+  if (authority_end == std::string::npos || url.substr(authority_end) == "/") return url;
+  return url.substr(0, authority_end) + "/" + std::string(kRedacted);
 }
 
 std::string ToJson(const ChannelConfig& c, bool redact) {
@@ -336,7 +363,7 @@ std::string ToJson(const ChannelConfig& c, bool redact) {
   j["name"] = c.name;
   j["kind"] = std::string(rules::ChannelKindName(c.kind));
   if (c.kind == ChannelKind::kWebhook || c.kind == ChannelKind::kAlertmanager) {
-    j["url"] = c.url;
+    j["url"] = redact ? RedactUrl(c.url) : c.url;
     j["headers"] = StringMapJson(c.headers, redact ? &IsSecretHeader : nullptr);
     j["connect_timeout"] = FormatDuration(c.connect_timeout);
     j["request_timeout"] = FormatDuration(c.request_timeout);
@@ -446,6 +473,7 @@ void ReadChannel(TableReader& t, ChannelConfig& c) {
     }
   }
   if (foreign) return;
+  RejectRedacted(t, c);
   if ((mask & kHttpKinds) != 0) CheckHttp(t, c);
   if (*kind == ChannelKind::kKafka) CheckKafka(t, c);
 }

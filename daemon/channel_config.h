@@ -121,8 +121,10 @@ void ReadChannel(internal::TableReader& table, ChannelConfig& channel);
 // Authorization (any case) or contains "token"/"secret"/"key" are stored as they are;
 // RedactChannelJson() hides them for the API.
 std::string ChannelConfigToJson(const ChannelConfig& channel);
-// ChannelConfigToJson with those header values, and kafka properties whose name
-// contains "password" or "secret", replaced by "<redacted>".
+// ChannelConfigToJson with those header values, kafka properties whose name contains
+// "password", "secret", "ssl.key", "sasl.oauthbearer" or "sasl.jaas", and the URL's path
+// and query (where webhook tokens often are) replaced by "<redacted>". The readers refuse
+// "<redacted>" as a value there, so redacted JSON sent back is an error, not a secret.
 std::string RedactChannelJson(const ChannelConfig& channel);
 
 // The delivery worker's policy for the channel.

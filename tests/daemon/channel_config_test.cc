@@ -715,6 +715,33 @@ TEST(ChannelConfigJson, Redaction) {
   EXPECT_EQ(props["ssl.key.password"], "<redacted>");
   EXPECT_EQ(props["sasl.username"], "user");
   EXPECT_EQ(nlohmann::json::parse(ChannelConfigToJson(kafka))["properties"]["sasl.password"], "p1");
+  kafka.properties = {{"ssl.key.pem", "-----BEGIN PRIVATE KEY-----"}, {"sasl.jaas.config", "x"}};
+  const nlohmann::json keys = nlohmann::json::parse(RedactChannelJson(kafka))["properties"];
+  EXPECT_EQ(keys["ssl.key.pem"], "<redacted>");
+  EXPECT_EQ(keys["sasl.jaas.config"], "<redacted>");
+}
+
+TEST(ChannelConfigJson, RedactionHidesTheUrlsPathAndQuery) {
+  ChannelConfig hook;
+  hook.name = "hook";
+  hook.url = "https://hooks.example/services/T0/B0/secret-token?x=1";
+  EXPECT_EQ(nlohmann::json::parse(RedactChannelJson(hook))["url"],
+            "https://hooks.example/<redacted>");
+  hook.url = "http://127.0.0.1:9093";
+  EXPECT_EQ(nlohmann::json::parse(RedactChannelJson(hook))["url"], "http://127.0.0.1:9093");
+}
+
+TEST(ChannelConfigJson, RedactedJsonSentBackIsRefused) {
+  ChannelConfig hook;
+  hook.name = "hook";
+  hook.url = "https://hooks.example/services/T0/B0/secret-token";
+  hook.headers = {{"Authorization", "Bearer s1"}};
+  StatusOr<ChannelConfig> back = ParseChannelJson(RedactChannelJson(hook));
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message(),
+            "url: holds \"<redacted>\": send the real value\n"
+            "headers: \"Authorization\" holds \"<redacted>\": send the real value");
+  ASSERT_TRUE(ParseChannelJson(ChannelConfigToJson(hook)).ok());
 }
 
 TEST(ChannelConfigJson, InvalidUtf8IsReplacedNotThrown) {
