@@ -21,9 +21,6 @@ using internal::JsonResponse;
 using internal::Rfc3339;
 using internal::StatusResponse;
 
-// What RedactChannelJson() shows instead of a secret.
-constexpr std::string_view kRedacted = "<redacted>";
-
 Json StatsJson(const sinks::ChannelStats& s) {
   return Json{{"delivered", s.delivered},
               {"delivered_via_fallback", s.delivered_via_fallback},
@@ -76,15 +73,6 @@ std::string WithName(std::string_view body, std::string_view name) {
   if (!empty) out += ',';
   out += rest;
   return out;
-}
-
-// Values sent back as "<redacted>" keep what `stored` has under the same name.
-void KeepRedacted(std::map<std::string, std::string>& values,
-                  const std::map<std::string, std::string>& stored) {
-  for (auto& [name, value] : values) {
-    if (value != kRedacted) continue;
-    if (const auto it = stored.find(name); it != stored.end()) value = it->second;
-  }
 }
 
 // The body as a channel, or the 400 answer.
@@ -142,10 +130,6 @@ Response ReplaceChannel(Notifier& notifier, const Request& request, std::string_
   }
   if (notifier.ManagedByConfig(name)) {
     return Response::Error(409, Quoted(name) + " is managed by the config file");
-  }
-  if (StatusOr<ChannelInfo> stored = notifier.Get(name); stored.ok()) {
-    KeepRedacted(channel.headers, stored.value().config.headers);
-    KeepRedacted(channel.properties, stored.value().config.properties);
   }
   return PutChannel(notifier, request, channel, 200);
 }

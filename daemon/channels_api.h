@@ -18,10 +18,9 @@
 //   {"delivered", "delivered_via_fallback", "retries", "dead", "permanent_failures",
 //   "in_flight", "breaker" ("closed" | "open" | "half_open"), "last_error"} from
 //   Notifier::Stats(), zeros (and "closed", "") while the worker has none for it.
-// A header value or kafka property that the API shows as "<redacted>" may be sent back
-// as "<redacted>" in a PUT: it then keeps the stored value (when the channel had that
-// header or property), so a client can GET, edit and PUT a channel without knowing its
-// secrets.
+// A body holding "<redacted>" where the API hides secrets (a header value, a kafka
+// property, the URL) is refused with 400: a PUT carries the real values, so what the API
+// showed cannot be stored back as the secret by mistake.
 // Other errors: 413 for a body over 64 KiB, 405 (with Allow) for a method a path does
 // not take, 404 for paths below /api/v1/channels/<name>, 500 when the catalog fails.
 //

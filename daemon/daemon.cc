@@ -11,6 +11,7 @@
 
 #include "daemon/alerts_api.h"
 #include "daemon/auth.h"
+#include "daemon/channels_api.h"
 #include "daemon/cq_metrics.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/health_endpoints.h"
@@ -245,6 +246,7 @@ void Daemon::AddRoutes() {
   AddWriteEndpoint(http, *p.http_write, write);
   AddRulesApi(http, *p.engine);
   AddAlertsApi(http, *p.engine);
+  AddChannelsApi(http, *p.notifier);
   http.Handle("/query", {"GET", "POST"}, Role::kRead,
               [this](const Request& request) { return parts_->query->Handle(request); });
   http.Handle("/metrics", {"GET"}, Role::kRead, [this](const Request&) {
