@@ -30,6 +30,7 @@ EvaluationWorkers::EvaluationWorkers(store::FieldRings& rings, store::Store& sto
       store_(store),
       tables_(std::move(tables)),
       after_store_(std::move(after_store)),
+      ring_taken_(std::make_unique<std::atomic<bool>[]>(rings.max_fields())),
       counters_(static_cast<std::size_t>(std::max(threads, 1))) {
   for (int w = 0; w < std::max(threads, 1); ++w) threads_.emplace_back([this, w] { Run(w); });
 }
@@ -64,7 +65,8 @@ void EvaluationWorkers::Run(int worker) {
     // every entry pushed before Stop() has been processed.
     const bool stopping = stopping_.load(std::memory_order_acquire);
     const Pass pass = DrainOnce(worker, entries, points, counters);
-    if (stopping && pass.entries == 0) return;  // everything pushed before Stop() is done
+    // Everything pushed before Stop() is done once a pass finds every ring empty.
+    if (stopping && pass.entries == 0 && pass.skipped == 0) return;
     const bool starved = pass.entries == 0 || pass.entries < pass.batches * kFewPerBatch;
     if (stopping || !starved) {
       backoff = std::chrono::microseconds(0);
@@ -84,17 +86,27 @@ EvaluationWorkers::Pass EvaluationWorkers::DrainOnce(int worker,
   std::uint64_t stored = 0;
   std::uint64_t refused = 0;
   std::uint64_t batches = 0;
+  std::size_t skipped = 0;
   for (std::size_t k = 0; k < fields; ++k) {
     // Each worker starts at a different ring so they do not all contend on the first.
     const auto field = static_cast<store::FieldId>((k + static_cast<std::size_t>(worker)) % fields);
+    std::atomic<bool>& taken = ring_taken_[field];
+    if (taken.exchange(true, std::memory_order_acquire)) {
+      ++skipped;
+      continue;
+    }
     const std::size_t n = rings_.ring(field).TryPopN(entries.data(), entries.size());
-    if (n == 0) continue;
+    if (n == 0) {
+      taken.store(false, std::memory_order_release);
+      continue;
+    }
     points.clear();
     for (std::size_t i = 0; i < n; ++i) {
       points.push_back({entries[i].series, entries[i].ts, entries[i].value});
     }
     const store::AppendStats stats = store_.Append(points);
     if (after_store_) after_store_(points);
+    taken.store(false, std::memory_order_release);
     CompleteTickets({entries.data(), n});
     stored += stats.appended + stats.replaced;
     refused += stats.non_finite + stats.unknown_series;
@@ -107,7 +119,7 @@ EvaluationWorkers::Pass EvaluationWorkers::DrainOnce(int worker,
     counters.refused.fetch_add(refused, std::memory_order_relaxed);
     counters.batches.fetch_add(batches, std::memory_order_relaxed);
   }
-  return {processed, batches};
+  return {processed, batches, skipped};
 }
 
 void EvaluationWorkers::CompleteTickets(std::span<const store::FieldEntry> entries) {

@@ -5,6 +5,13 @@
 // only then completes the batch's tickets — so a source's offset moves past a message
 // only once all its points are stored and have been seen by the rules.
 //
+// Order: a ring is popped by one worker at a time, and that worker keeps it until its
+// batch has been through the hook. So the hook sees each ring's entries in ring order:
+// the points of a series pushed by one producer (a Kafka partition's consumer) reach
+// the rules in the order they were pushed, and a rule never sees a point after a later
+// one of the same series (it would skip it as late, missing a one-sample excursion).
+// Workers run different rings in parallel; a worker that finds a ring taken skips it.
+//
 // Batching: a worker whose pass over the rings found only small batches (fewer than 64
 // entries per ring popped, on average) sleeps briefly, doubling from 20 us up to 1 ms,
 // so that entries accumulate into larger batches and the producers keep the CPU; a pass
@@ -18,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <thread>
 #include <vector>
@@ -66,6 +74,7 @@ class EvaluationWorkers {
   struct Pass {
     std::size_t entries = 0;  // processed
     std::size_t batches = 0;  // ring pops that found entries
+    std::size_t skipped = 0;  // rings another worker held
   };
 
   void Run(int worker);
@@ -79,6 +88,9 @@ class EvaluationWorkers {
   store::Store& store_;
   const std::vector<TicketTable*> tables_;
   const AfterStore after_store_;
+
+  // One flag per possible ring: set while a worker pops the ring and hooks its batch.
+  const std::unique_ptr<std::atomic<bool>[]> ring_taken_;
 
   std::atomic<bool> stopping_{false};
   std::vector<WorkerCounters> counters_;  // one per worker, sized at construction

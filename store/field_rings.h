@@ -101,6 +101,8 @@ class FieldRings {
 
   // Number of rings created so far; ids are 0 .. field_count() - 1.
   std::size_t field_count() const { return field_count_.load(std::memory_order_acquire); }
+  // The most rings there can be; every id is below it.
+  std::size_t max_fields() const { return options_.max_fields; }
   std::uint64_t fields_rejected() const { return fields_rejected_.load(std::memory_order_relaxed); }
 
  private:

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +116,57 @@ TEST(EvaluationWorkersTest, TrickleIsStoredAndStopDrainsEverything) {
   EXPECT_EQ(workers.stats().points_refused, 0u);
   EXPECT_EQ(db.windows().point_count(), static_cast<std::uint64_t>(kTrickle + kBurst));
   EXPECT_GE(workers.stats().batches, 1u);
+}
+
+// Several workers, two rings: the hook still sees the points of each series in the
+// order one producer pushed them (a rule would skip a point older than one it has seen,
+// and miss a one-sample excursion).
+TEST(EvaluationWorkersTest, HookSeesEachSeriesInPushOrder) {
+  store::Store db;
+  store::FieldRingsOptions ring_options;
+  ring_options.defaults.capacity = 1024;  // many small batches
+  store::FieldRings rings(ring_options);
+  constexpr int kSeriesPerField = 8;
+  std::vector<store::SeriesId> series;
+  std::vector<store::FieldId> fields;
+  for (const char* name : {"a", "b"}) {
+    for (int s = 0; s < kSeriesPerField; ++s) {
+      // Series of one field share its ring whatever their database.
+      const std::string database = "db" + std::to_string(s);
+      series.push_back(*db.Intern({database, "m", {}, name}, store::FieldType::kFloat));
+      fields.push_back(*rings.FieldFor("m", name));
+    }
+  }
+  std::mutex mu;
+  std::map<store::SeriesId, std::int64_t> last_seen;  // guarded by mu
+  std::uint64_t seen = 0;                              // guarded by mu
+  std::uint64_t out_of_order = 0;                      // guarded by mu
+  EvaluationWorkers workers(rings, db, {}, 4, [&](std::span<const store::Point> points) {
+    std::this_thread::yield();  // widen the window in which another batch could overtake
+    const std::lock_guard lock(mu);
+    for (const store::Point& p : points) {
+      auto [it, first] = last_seen.try_emplace(p.series, p.ts);
+      if (!first && p.ts <= it->second) ++out_of_order;
+      it->second = std::max(it->second, p.ts);
+      ++seen;
+    }
+  });
+  store::RecordWriter writer(rings);
+  const std::int64_t total = kMessages * kPointsPerMessage;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (std::int64_t ts = 1; ts <= total; ++ts) {
+    const std::size_t i = static_cast<std::size_t>(ts) % series.size();
+    writer.BeginRecord(ts, 1, 0);
+    while (!writer.Push(fields[i], series[i], 1.0)) {  // ring full: wait for the workers
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      std::this_thread::yield();
+    }
+  }
+  workers.Stop();
+  const std::lock_guard lock(mu);
+  EXPECT_EQ(seen, static_cast<std::uint64_t>(total));
+  EXPECT_EQ(out_of_order, 0u);
+  EXPECT_EQ(last_seen.size(), series.size());
 }
 
 }  // namespace
