@@ -48,7 +48,6 @@
 //       p50_us p99_us p999_us   push -> transition committed, over `latency_samples`
 // Run it alone on the machine; the whole binary takes about 2 minutes.
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -56,7 +55,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -76,6 +74,8 @@
 #include "rules/rule_engine.h"
 #include "store/field_rings.h"
 #include "store/store.h"
+#include "tests/bench/bench_catalog.h"
+#include "tests/bench/bench_util.h"
 
 namespace tidewatch::bench {
 namespace {
@@ -101,38 +101,6 @@ constexpr std::size_t kMaxLatencySamples = 1 << 22;
 constexpr const char* kCqIntervals[] = {"1m",  "2m",  "3m",  "5m", "10m",
                                         "15m", "20m", "30m", "1h", "2h"};
 
-void Check(const Status& status, std::string_view what) {
-  if (!status.ok()) throw std::runtime_error(std::string(what) + ": " + status.ToString());
-}
-
-std::int64_t WallNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A directory removed with everything in it when the run ends.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/rules_bench.XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 std::string RuleJson(int i, bool trips) {
   const int site = i % kSites + 1;
   char json[512];
@@ -151,14 +119,7 @@ class Pipeline {
  public:
   Pipeline(int rules, rules::Durability durability, bool all_trip)
       : store_(), rings_(RingOptions()), registry_(store_), executor_(store_, registry_, {}) {
-    rules::CatalogOptions catalog_options;
-    catalog_options.durability = durability;
-    StatusOr<std::unique_ptr<rules::Catalog>> catalog =
-        rules::Catalog::Open(dir_.path() + "/catalog.db", catalog_options);
-    Check(catalog.status(), "catalog");
-    catalog_ = std::move(*catalog);
-    Check(catalog_->CreateChannel({"bench", rules::ChannelKind::kWebhook, "{}"}).status(),
-          "channel");
+    catalog_ = OpenBenchCatalog(dir_.path() + "/catalog.db", durability);
     registry_.Create("plant");
     InternSeries();
 
@@ -385,7 +346,7 @@ class Pipeline {
   }
 
   // Destroyed last: everything below uses it.
-  TempDir dir_;
+  TempDir dir_{"rules_bench"};
   const Clock::time_point start_ = Clock::now();
   store::Store store_;
   store::FieldRings rings_;
