@@ -7,8 +7,8 @@
 // "full", the default) and HTTP on 127.0.0.1:0 (only /readyz and /metrics are used).
 //
 // A librdkafka producer thread (acks=1, linger.ms from --linger-ms, default 1) writes
-// --rate points/s (default 100,000) for --seconds (default 10) after a 3 s warm-up,
-// --lines messages' worth of points per message (default 10), in 1 ms slices. Each
+// --rate points/s (default 100,000) for --seconds (default 10) after --warmup-seconds
+// (default 3), --lines messages' worth of points per message (default 10), in 1 ms slices. Each
 // message's points carry its produce wall time in ns as their timestamp. Message m goes
 // to partition p = m % --partitions (default 4, a divisor of 1000), whose points are of
 // the series s with s % partitions == p, so a series stays on one partition (as with
@@ -24,7 +24,7 @@
 // Usage (needs a broker; kafka_ingest_bench.sh starts one and appends --brokers and
 // --broker-pid):
 //   tests/bench/kafka_ingest_bench.sh build/bench/tests/bench/kafka_notify_bench [options]
-// Options: --rate N --seconds S --lines N --cross-every N --linger-ms N --partitions N
+// Options: --rate N --seconds S --warmup-seconds S --lines N --cross-every N --linger-ms N --partitions N
 // --workers N ([ingest] workers, default 2 as the daemon's) --catalog-sync full|normal.
 #include <librdkafka/rdkafka.h>
 #include <unistd.h>
@@ -58,13 +58,13 @@ using ingest::internal::KafkaHandle;
 constexpr int kSites = 10;
 constexpr int kSensorsPerSite = 100;
 constexpr int kSeries = kSites * kSensorsPerSite;
-constexpr auto kWarmup = std::chrono::seconds(3);
 constexpr auto kTail = std::chrono::seconds(10);
 
 struct Options {
   std::string brokers;
   double rate = 100'000;
   double seconds = 10;
+  double warmup_seconds = 3;
   int lines = 10;
   std::uint64_t cross_every = 1000;
   int linger_ms = 1;
@@ -87,6 +87,8 @@ Options ParseArgs(int argc, char** argv) {
       o.rate = std::stod(value);
     } else if (arg == "--seconds") {
       o.seconds = std::stod(value);
+    } else if (arg == "--warmup-seconds") {
+      o.warmup_seconds = std::stod(value);
     } else if (arg == "--lines") {
       o.lines = std::stoi(value);
     } else if (arg == "--cross-every") {
@@ -104,7 +106,7 @@ Options ParseArgs(int argc, char** argv) {
     }
   }
   if (o.brokers.empty()) throw std::runtime_error("--brokers is required");
-  if (o.rate <= 0 || o.lines < 1 || o.cross_every < 2 || o.partitions < 1 ||
+  if (o.rate <= 0 || o.warmup_seconds < 0 || o.lines < 1 || o.cross_every < 2 || o.partitions < 1 ||
       kSeries % o.partitions != 0) {
     throw std::runtime_error("bad option");
   }
@@ -339,7 +341,9 @@ int Main(int argc, char** argv) {
   }
 
   PointProducer producer(o, topic);
-  const Produced warm = producer.Run(Clock::now() + kWarmup);
+  const Produced warm = producer.Run(
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(o.warmup_seconds)));
   receiver.StartRecording();
   const std::uint64_t received_before = receiver.received();
   const Produced measured =
