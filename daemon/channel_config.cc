@@ -338,8 +338,11 @@ Json StringMapJson(const std::map<std::string, std::string>& map,
 }
 
 bool IsSecretHeader(std::string_view name) {
-  return EqualsIgnoreCase(name, "Authorization") || ContainsIgnoreCase(name, "token") ||
-         ContainsIgnoreCase(name, "secret") || ContainsIgnoreCase(name, "key");
+  for (std::string_view part : {"auth", "cookie", "token", "secret", "key", "password",
+                                "credential", "signature", "session"}) {
+    if (ContainsIgnoreCase(name, part)) return true;
+  }
+  return false;
 }
 
 bool IsSecretProperty(std::string_view name) {

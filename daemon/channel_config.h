@@ -117,9 +117,9 @@ void ReadChannel(internal::TableReader& table, ChannelConfig& channel);
 [[nodiscard]] StatusOr<ChannelConfig> ParseChannelJson(std::string_view json);
 
 // The canonical JSON of `channel`: every key of its kind and the policy's; what the
-// catalog stores and GET /api/v1/channels shows. Header values whose name is
-// Authorization (any case) or contains "token"/"secret"/"key" are stored as they are;
-// RedactChannelJson() hides them for the API.
+// catalog stores and GET /api/v1/channels shows. Header values whose name contains
+// (any case) "auth", "cookie", "token", "secret", "key", "password", "credential",
+// "signature" or "session" are stored as they are; RedactChannelJson() hides them.
 std::string ChannelConfigToJson(const ChannelConfig& channel);
 // ChannelConfigToJson with those header values, kafka properties whose name contains
 // "password", "secret", "ssl.key", "sasl.oauthbearer" or "sasl.jaas", and the URL's path

@@ -45,6 +45,26 @@ ChannelInfo ToInfo(const rules::ChannelRecord& record, ChannelConfig config, Cha
   return ChannelInfo{std::move(config), source, record.created_at, record.updated_at};
 }
 
+template <class T>
+StatusOr<std::shared_ptr<sinks::Emitter>> Shared(StatusOr<std::unique_ptr<T>> made) {
+  if (!made.ok()) return made.status();
+  return std::shared_ptr<sinks::Emitter>(std::move(*made));
+}
+
+// The emitter of a channel's kind, or why it cannot be built (a CA file that cannot be
+// read, a librdkafka property it refuses, ...).
+StatusOr<std::shared_ptr<sinks::Emitter>> MakeEmitter(const ChannelConfig& c) {
+  switch (c.kind) {
+    case rules::ChannelKind::kWebhook:
+      return Shared(sinks::WebhookEmitter::Create(ToWebhookOptions(c)));
+    case rules::ChannelKind::kAlertmanager:
+      return Shared(sinks::AlertmanagerEmitter::Create(ToAlertmanagerOptions(c)));
+    case rules::ChannelKind::kKafka:
+      return Shared(sinks::KafkaEmitter::Create(ToKafkaEmitterOptions(c)));
+  }
+  return Status(StatusCode::kInternal, "unknown channel kind");
+}
+
 }  // namespace
 
 std::string_view ChannelSourceName(ChannelSource source) {
@@ -56,7 +76,8 @@ struct Notifier::Running {
   std::unique_ptr<CatalogOutboxQueue> queue;
   std::unique_ptr<sinks::DeliveryWorker> worker;
   std::vector<std::shared_ptr<sinks::AlertmanagerEmitter>> alertmanagers;
-  // Kafka channels that carry CQ output, with their settings.
+  // Kafka channels that carry CQ output, with their settings; nullptr for one that
+  // could not be built.
   std::vector<std::pair<ChannelConfig, std::shared_ptr<sinks::KafkaEmitter>>> cq_producers;
   std::int64_t build_errors = 0;
 };
@@ -157,44 +178,22 @@ Status Notifier::Rebuild() {
   std::set<std::string, std::less<>> failed;
   std::vector<std::pair<ChannelConfig, std::shared_ptr<sinks::Emitter>>> built;
   for (const ChannelConfig& c : configs) {
-    StatusOr<std::shared_ptr<sinks::Emitter>> emitter = Status(StatusCode::kInternal, "");
-    switch (c.kind) {
-      case rules::ChannelKind::kWebhook: {
-        auto made = sinks::WebhookEmitter::Create(ToWebhookOptions(c));
-        emitter =
-            made.ok() ? StatusOr<std::shared_ptr<sinks::Emitter>>(std::move(*made)) : made.status();
-        break;
-      }
-      case rules::ChannelKind::kAlertmanager: {
-        auto made = sinks::AlertmanagerEmitter::Create(ToAlertmanagerOptions(c));
-        if (!made.ok()) {
-          emitter = made.status();
-          break;
-        }
-        std::shared_ptr<sinks::AlertmanagerEmitter> am = std::move(*made);
-        next->alertmanagers.push_back(am);
-        emitter = std::shared_ptr<sinks::Emitter>(am);
-        Seed(*am, c.name);
-        break;
-      }
-      case rules::ChannelKind::kKafka: {
-        auto made = sinks::KafkaEmitter::Create(ToKafkaEmitterOptions(c));
-        if (!made.ok()) {
-          emitter = made.status();
-          break;
-        }
-        std::shared_ptr<sinks::KafkaEmitter> kafka = std::move(*made);
-        if (!c.continuous_queries.empty()) next->cq_producers.emplace_back(c, kafka);
-        emitter = std::shared_ptr<sinks::Emitter>(kafka);
-        break;
-      }
-    }
+    StatusOr<std::shared_ptr<sinks::Emitter>> emitter = MakeEmitter(c);
     if (!emitter.ok()) {
       spdlog::error("channel {}: cannot be built, its notifications wait: {}", c.name,
                     emitter.status().message());
       failed.insert(c.name);
       ++next->build_errors;
+      // CQ output for it fails (and is retried) rather than skip the channel.
+      if (!c.continuous_queries.empty()) next->cq_producers.push_back({c, nullptr});
       continue;
+    }
+    if (auto am = std::dynamic_pointer_cast<sinks::AlertmanagerEmitter>(*emitter)) {
+      next->alertmanagers.push_back(am);
+      Seed(*am, c.name);
+    }
+    if (auto kafka = std::dynamic_pointer_cast<sinks::KafkaEmitter>(*emitter)) {
+      if (!c.continuous_queries.empty()) next->cq_producers.push_back({c, kafka});
     }
     built.emplace_back(c, std::move(*emitter));
   }
@@ -276,6 +275,9 @@ StatusOr<std::pair<ChannelInfo, bool>> Notifier::Put(const ChannelConfig& channe
   }
   if (!exists) configs.push_back(channel);
   if (Status s = CheckChannels(configs); !s.ok()) return s;
+  if (StatusOr<std::shared_ptr<sinks::Emitter>> made = MakeEmitter(channel); !made.ok()) {
+    return Status(StatusCode::kInvalidArgument, "cannot be built: " + made.status().message());
+  }
   const rules::ChannelSpec spec{channel.name, channel.kind, ChannelConfigToJson(channel), "api"};
   StatusOr<rules::ChannelRecord> record =
       exists ? catalog_.UpdateChannel(spec) : catalog_.CreateChannel(spec);
@@ -333,6 +335,11 @@ Status Notifier::ProduceContinuousQueryOutput(std::string_view db, std::string_v
   std::vector<sinks::KafkaRecord> records;
   for (const auto& [config, producer] : running->cq_producers) {
     if (!CarriesContinuousQuery(config, db, cq)) continue;
+    if (!producer) {
+      std::lock_guard lock(mu_);
+      ++cq_produce_errors_;
+      return Status(StatusCode::kUnavailable, "channel " + config.name + " could not be built");
+    }
     if (records.empty()) {
       std::size_t start = 0;
       while (start < line_protocol.size()) {

@@ -95,8 +95,10 @@ class Notifier {
   std::vector<ChannelInfo> List() const;  // by name
   StatusOr<ChannelInfo> Get(std::string_view name) const;
   // Creates or replaces the API channel `channel.name`. kInvalidArgument when the set
-  // would fail CheckChannels, or when the channel is a config channel (message "...
-  // is managed by the config file"; the API answers 409 when ManagedByConfig()).
+  // would fail CheckChannels, when its emitter cannot be built (message "cannot be
+  // built: ...": a CA file that cannot be loaded, a librdkafka property refused), or
+  // when the channel is a config channel (message "... is managed by the config file";
+  // the API answers 409 when ManagedByConfig()). Nothing is stored then.
   // The bool is true when it was created.
   StatusOr<std::pair<ChannelInfo, bool>> Put(const ChannelConfig& channel);
   // kNotFound; kInvalidArgument for a config channel or one another channel's fallback

@@ -324,7 +324,9 @@ class Catalog {
   StatusOr<std::int64_t> MoveChannelToDead(std::string_view channel, std::string_view reason,
                                            std::int64_t now);
   // The newest row (done or pending) of each alert instance on `channel` whose instance
-  // still exists, in id order: what the channel was last told about each alert.
+  // still exists, in id order: what the channel was last told about each alert. An
+  // instance whose newest row went to the dead-letter table is left out (what the
+  // receiver holds is unknown; an older firing row must not be announced again).
   StatusOr<std::vector<OutboxEntry>> LatestPerInstance(std::string_view channel);
 
  private:

@@ -131,7 +131,9 @@ StatusOr<std::unique_ptr<CatalogStatements>> PrepareCatalogStatements(SqliteDb& 
        "SELECT " TW_OUTBOX_COLUMNS " FROM outbox AS o WHERE o.channel = ?1 "
        "AND o.id = (SELECT MAX(e.id) FROM outbox AS e WHERE e.channel = o.channel "
        "AND e.ordering_key = o.ordering_key) AND EXISTS (SELECT 1 FROM alert_instances AS a "
-       "WHERE a.rule_id = o.rule_id AND a.instance_key = o.instance_key) ORDER BY o.id"},
+       "WHERE a.rule_id = o.rule_id AND a.instance_key = o.instance_key) "
+       "AND NOT EXISTS (SELECT 1 FROM outbox_dead AS d WHERE d.channel = o.channel "
+       "AND d.ordering_key = o.ordering_key AND d.id > o.id) ORDER BY o.id"},
   };
   for (const auto& [stmt, sql] : all) {
     StatusOr<SqliteStatement> prepared = db.Prepare(sql);

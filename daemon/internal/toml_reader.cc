@@ -308,7 +308,7 @@ void TableReader::Double(std::string_view key, double& out, double min, double m
 }
 
 void TableReader::Duration(std::string_view key, std::chrono::nanoseconds& out,
-                           std::chrono::nanoseconds min) {
+                           std::chrono::nanoseconds min, std::chrono::nanoseconds max) {
   if (describe_ != nullptr) return Describe(key, TomlString(FormatDuration(out)));
   const toml::node* node = Find(key);
   if (node == nullptr) return;
@@ -319,6 +319,9 @@ void TableReader::Duration(std::string_view key, std::chrono::nanoseconds& out,
   if (!value.ok()) return Error(*node, key, value.status().message());
   if (*value < min) {
     return Error(*node, key, "must be at least " + FormatDuration(min));
+  }
+  if (*value > max) {
+    return Error(*node, key, "must be at most " + FormatDuration(max));
   }
   out = *value;
 }

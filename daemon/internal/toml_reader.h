@@ -100,8 +100,10 @@ class TableReader {
     out = static_cast<Int>(value);  // within [min, max] <= Int's range, or unchanged
   }
   void Double(std::string_view key, double& out, double min, double max);
-  // A string for ParseDuration, at least `min`.
-  void Duration(std::string_view key, std::chrono::nanoseconds& out, std::chrono::nanoseconds min);
+  // A string for ParseDuration, in [min, max]. The default max (10 years) keeps
+  // "now + duration" in deadlines and leases far from overflowing.
+  void Duration(std::string_view key, std::chrono::nanoseconds& out, std::chrono::nanoseconds min,
+                std::chrono::nanoseconds max = std::chrono::hours(24 * 365 * 10));
   // A string for ParseSize or a non-negative integer (bytes), in [min, max].
   void Size(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
   // One of `names` (a string).

@@ -245,6 +245,8 @@ TEST(ChannelConfigToml, Bounds) {
       {"backoff_cap = \"1s\"", "backoff_cap = \"999ms\"",
        "15: channels[0].backoff_cap: must be at least backoff_base (1s)"},
       {"lease = \"1s\"", "lease = \"999ms\"", "9: channels[0].lease: must be at least 1s"},
+      // At most 10 years: deadlines (now + a duration) stay far from overflowing.
+      {"lease = \"87600h\"", "lease = \"87601h\"", "9: channels[0].lease: must be at most 87600h"},
       {"breaker_failures = 0", "breaker_failures = 1000001",
        "20: channels[0].breaker_failures: must be in 0..1000000, got 1000001"},
       {"breaker_open_for = \"1ms\"", "breaker_open_for = \"0s\"",
@@ -687,6 +689,10 @@ TEST(ChannelConfigJson, Redaction) {
                   {"X-Api-Key", "s2"},
                   {"X-Auth-Token", "s3"},
                   {"Client-SECRET", "s4"},
+                  {"Proxy-Authorization", "Basic s5"},
+                  {"Cookie", "sid=s6"},
+                  {"X-Password", "s7"},
+                  {"X-Hub-Signature", "s8"},
                   {"X-Tenant", "plant"}};
   const nlohmann::json stored = nlohmann::json::parse(ChannelConfigToJson(hook));
   EXPECT_EQ(stored["headers"]["authorization"], "Bearer s1");
@@ -696,6 +702,9 @@ TEST(ChannelConfigJson, Redaction) {
   EXPECT_EQ(shown["headers"]["X-Api-Key"], "<redacted>");
   EXPECT_EQ(shown["headers"]["X-Auth-Token"], "<redacted>");
   EXPECT_EQ(shown["headers"]["Client-SECRET"], "<redacted>");
+  for (const char* name : {"Proxy-Authorization", "Cookie", "X-Password", "X-Hub-Signature"}) {
+    EXPECT_EQ(shown["headers"][name], "<redacted>") << name;
+  }
   EXPECT_EQ(shown["headers"]["X-Tenant"], "plant");
   EXPECT_EQ(shown["url"], "http://h/");
   EXPECT_EQ(RedactChannelJson(hook).find("s1"), std::string::npos);

@@ -266,6 +266,19 @@ TEST_F(ChannelsApiTest, CreateRefusesBadBodiesWithTheReadersMessage) {
   EXPECT_EQ(orphan.status, 400u);
   EXPECT_NE(ErrorOf(orphan).find("fallback: no channel named \"sms\""), std::string::npos)
       << ErrorOf(orphan);
+  // Well-formed but not buildable: refused with the emitter's reason, nothing stored.
+  const Answer no_ca = Post(Hook("a", R"(,"ca_file":"/nonexistent/ca.pem")"));
+  EXPECT_EQ(no_ca.status, 400u);
+  EXPECT_NE(ErrorOf(no_ca).find("cannot be built: cannot load CA file /nonexistent/ca.pem"),
+            std::string::npos)
+      << ErrorOf(no_ca);
+  const Answer bad_property = Post(R"({"name":"k","kind":"kafka","brokers":"127.0.0.1:1",
+      "topic":"alerts","properties":{"no.such.property":"1"}})");
+  EXPECT_EQ(bad_property.status, 400u);
+  EXPECT_NE(ErrorOf(bad_property).find("cannot be built: "), std::string::npos)
+      << ErrorOf(bad_property);
+  EXPECT_NE(ErrorOf(bad_property).find("no.such.property"), std::string::npos)
+      << ErrorOf(bad_property);
   // Over 64 KiB: refused by the API (the server would take up to 1 MiB), before parsing.
   const Answer huge = Post(Hook("a", ",\"body_template\":\"" + std::string(70'000, 'x') + "\""));
   EXPECT_EQ(huge.status, 413u);

@@ -174,6 +174,30 @@ TEST_F(NotifierTest, RowsOfAChannelThatDoesNotExistAreDeadLettered) {
   EXPECT_EQ(receiver.requests().size(), 0u);
 }
 
+// A config channel that cannot be built keeps its rows pending, and CQ output it should
+// carry fails (the range stays pending and is retried) instead of skipping the channel.
+TEST_F(NotifierTest, AChannelThatCannotBeBuiltHoldsItsRowsAndFailsItsCqOutput) {
+  ChannelConfig kafka;
+  kafka.name = "downsampled";
+  kafka.kind = rules::ChannelKind::kKafka;
+  kafka.brokers = "127.0.0.1:1";
+  kafka.topic = "plant-1m";
+  kafka.properties = {{"no.such.property", "1"}};
+  kafka.continuous_queries = {"*"};
+  auto notifier = Make({kafka});
+  ASSERT_TRUE(notifier->Start().ok());
+  EXPECT_EQ(notifier->Stats().build_errors, 1);
+  Enqueue("pt-001", "firing", "downsampled", "d-1");
+  const Status produced =
+      notifier->ProduceContinuousQueryOutput("plant", "cq_1m", "pressure,site=s1 mean=1 60\n");
+  EXPECT_EQ(produced.code(), StatusCode::kUnavailable) << produced.ToString();
+  EXPECT_NE(produced.message().find("downsampled"), std::string::npos) << produced.ToString();
+  EXPECT_EQ(notifier->Stats().cq_produce_errors, 1);
+  notifier->Stop();
+  EXPECT_EQ(Counts("downsampled").pending, 1);  // neither sent nor dead-lettered
+  EXPECT_EQ(Counts("downsampled").dead, 0);
+}
+
 TEST_F(NotifierTest, ApiChannelsAreStoredRebuiltAndKeptAcrossRestarts) {
   TestReceiver receiver;
   auto notifier = Make({Webhook("hook", receiver.Url("/config"))});
