@@ -152,15 +152,11 @@ void CheckHttp(TableReader& t, const ChannelConfig& c) {
     }
   }
   for (const auto& [name, value] : c.headers) {
-    if (Status s = sinks::ValidateHeaders({{name, value}}); !s.ok()) t.Fail("headers", s.message());
-  }
-  if (c.kind != ChannelKind::kWebhook) return;
-  for (const auto& [name, value] : c.headers) {
-    if (EqualsIgnoreCase(name, "Idempotency-Key")) {
-      t.Fail("headers",
-             "the Idempotency-Key header is set per notification and cannot be configured");
+    if (Status s = sinks::ValidateNotificationHeaders({{name, value}}); !s.ok()) {
+      t.Fail("headers", s.message());
     }
   }
+  if (c.kind != ChannelKind::kWebhook) return;
   if (c.body_template.empty()) return;
   // The emitter compiles the template and renders it for an example payload; with TLS
   // verification off it loads no CA store, so building one is cheap.

@@ -55,7 +55,7 @@ void Merge(DeliveryResult& total, DeliveryResult next) {
 StatusOr<std::unique_ptr<AlertmanagerEmitter>> AlertmanagerEmitter::Create(
     AlertmanagerOptions options) {
   if (StatusOr<ParsedUrl> url = ParseUrl(options.url); !url.ok()) return url.status();
-  if (Status status = ValidateHeaders(options.headers); !status.ok()) return status;
+  if (Status status = ValidateNotificationHeaders(options.headers); !status.ok()) return status;
   if (options.resend_interval <= std::chrono::milliseconds(0) ||
       options.resolve_timeout < std::chrono::milliseconds(0) ||
       options.resolved_resend_for < std::chrono::milliseconds(0) || options.max_batch == 0) {
@@ -149,10 +149,12 @@ std::string AlertmanagerEmitter::AlertJson(const Alert& alert, std::int64_t now_
   return object.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-DeliveryResult AlertmanagerEmitter::Post(const std::string& body) const {
+DeliveryResult AlertmanagerEmitter::Post(const std::string& body,
+                                         const std::string& idempotency_key) const {
   HttpRequest request;
   request.url = alerts_url_;
   request.headers.emplace_back("Content-Type", "application/json");
+  if (!idempotency_key.empty()) request.headers.emplace_back("Idempotency-Key", idempotency_key);
   request.headers.insert(request.headers.end(), options_.headers.begin(), options_.headers.end());
   request.body = body;
   return ClassifyHttpResult(client_->Send(request), std::chrono::system_clock::now());
@@ -196,7 +198,7 @@ DeliveryResult AlertmanagerEmitter::Send(const Notification& notification) {
         "notification " + std::to_string(notification.id) + ": " + alert.status().message(),
         std::nullopt, 0};
   }
-  DeliveryResult result = Post("[" + AlertJson(*alert, now) + "]");
+  DeliveryResult result = Post("[" + AlertJson(*alert, now) + "]", notification.idempotency_key);
   if (result.outcome != DeliveryOutcome::kPermanent) {
     Store(*alert, now, /*sent=*/true);  // full: sent but not re-sent; counted in dropped()
   }
@@ -243,7 +245,7 @@ DeliveryResult AlertmanagerEmitter::Resend(std::int64_t now_ns) {
       body += due[i].json;
     }
     body += ']';
-    DeliveryResult result = Post(body);
+    DeliveryResult result = Post(body, "");
     const bool delivered = result.outcome == DeliveryOutcome::kDelivered;
     std::lock_guard lock(mu_);
     for (std::size_t i = begin; i < end; ++i) {

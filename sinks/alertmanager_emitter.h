@@ -27,6 +27,9 @@
 // Resend() so the newest state ends up last. At most max_alerts alerts are remembered;
 // beyond that new ones are sent but not remembered, and counted in dropped().
 //
+// Headers: Content-Type, the configured ones, and on Send()'s POST the notification's
+// Idempotency-Key (Resend()'s batches repeat several alerts' state and carry none).
+//
 // Outcome: sinks/http_outcome.h. A payload that is not a notification object (no labels,
 // bad status, bad starts_at) fails permanently.
 //
@@ -129,7 +132,8 @@ class AlertmanagerEmitter : public Emitter {
 
   std::int64_t Now() const;
   std::string AlertJson(const Alert& alert, std::int64_t now_ns) const;
-  DeliveryResult Post(const std::string& body) const;
+  // With an Idempotency-Key header unless `idempotency_key` is empty.
+  DeliveryResult Post(const std::string& body, const std::string& idempotency_key) const;
   // Stores `alert`, learned at `now_ns` and `sent` then (else due at once); false when
   // full.
   bool Store(const Alert& alert, std::int64_t now_ns, bool sent);

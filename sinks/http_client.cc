@@ -155,6 +155,17 @@ Status ValidateHeaders(const HttpHeaders& headers) {
   return Status::Ok();
 }
 
+Status ValidateNotificationHeaders(const HttpHeaders& headers) {
+  if (Status s = ValidateHeaders(headers); !s.ok()) return s;
+  for (const auto& header : headers) {
+    if (EqualsIgnoreCase(header.first, "Idempotency-Key")) {
+      return Status(StatusCode::kInvalidArgument,
+                    "the Idempotency-Key header is set per notification and cannot be configured");
+    }
+  }
+  return Status::Ok();
+}
+
 const std::string* HttpResponse::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (EqualsIgnoreCase(key, name)) return &value;

@@ -76,6 +76,8 @@ struct ParsedUrl {
 // NUL, and none of Content-Length, Transfer-Encoding, Connection (the client sets those).
 // A configured Host replaces the URL's.
 [[nodiscard]] Status ValidateHeaders(const HttpHeaders& headers);
+// ValidateHeaders, and no Idempotency-Key: the emitters set it per notification.
+[[nodiscard]] Status ValidateNotificationHeaders(const HttpHeaders& headers);
 
 struct HttpRequest {
   std::string method = "POST";  // any token: "POST", "GET", ...

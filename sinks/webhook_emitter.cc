@@ -125,11 +125,7 @@ bool HasHeader(const HttpHeaders& headers, std::string_view name) {
 
 StatusOr<std::unique_ptr<WebhookEmitter>> WebhookEmitter::Create(WebhookOptions options) {
   if (StatusOr<ParsedUrl> url = ParseUrl(options.url); !url.ok()) return url.status();
-  if (Status status = ValidateHeaders(options.headers); !status.ok()) return status;
-  if (HasHeader(options.headers, "Idempotency-Key")) {
-    return Status(StatusCode::kInvalidArgument,
-                  "the Idempotency-Key header is set per notification and cannot be configured");
-  }
+  if (Status status = ValidateNotificationHeaders(options.headers); !status.ok()) return status;
   StatusOr<std::vector<Segment>> segments = Compile(options.body_template);
   if (!segments.ok()) return segments.status();
   StatusOr<std::string> example = Render(*segments, std::string(kExamplePayload));

@@ -343,11 +343,15 @@ TEST(ChannelConfigToml, WhatTheEmittersWouldRefuse) {
   EXPECT_THAT(Errors(Webhook("body_template = '{\"a\": \"{{ .Payload }}\"}'")),
               HasSubstr("t.toml:5:17: channels[0].body_template: webhook body template: does "
                         "not render valid JSON"));
-  // Alertmanager takes any header but checks them the same way.
+  // Alertmanager checks its headers the same way (it sends the Idempotency-Key too).
   EXPECT_EQ(Errors("[[channels]]\nname = \"a\"\nkind = \"alertmanager\"\nurl = \"http://h\"\n"
-                   "headers = { Idempotency-Key = \"k\", Connection = \"close\" }\n"),
+                   "headers = { Connection = \"close\" }\n"),
             "t.toml:5:11: channels[0].headers: header Connection is set by the client and cannot "
             "be configured");
+  EXPECT_EQ(Errors("[[channels]]\nname = \"a\"\nkind = \"alertmanager\"\nurl = \"http://h\"\n"
+                   "headers = { Idempotency-Key = \"k\" }\n"),
+            "t.toml:5:11: channels[0].headers: the Idempotency-Key header is set per notification "
+            "and cannot be configured");
 
   const std::string kafka = "[[channels]]\nname = \"k\"\nkind = \"kafka\"\nbrokers = \"b:9092\"\n";
   EXPECT_EQ(Errors(kafka + "topic = \"a b\"\n"),

@@ -74,6 +74,7 @@ TEST_F(AlertmanagerEmitterTest, FiringAlertHasAlertmanagerShape) {
   EXPECT_EQ(requests[0].method, "POST");
   EXPECT_EQ(requests[0].target, "/prefix/api/v2/alerts");
   EXPECT_EQ(requests[0].Header("Content-Type"), "application/json");
+  EXPECT_EQ(requests[0].Header("Idempotency-Key"), "tw-1-0000000000000000-1");
   // endsAt = now (13:00:15) + 4 x 1 min.
   EXPECT_EQ(Body(0), R"([{"annotations":{"runbook_url":"http://r","summary":"pt-001 at 9.7 bar"},)"
                      R"("endsAt":"2026-11-21T13:04:15Z",)"
@@ -121,6 +122,8 @@ TEST_F(AlertmanagerEmitterTest, ResendsFiringEveryIntervalAndResolvedForAWhile) 
   nlohmann::json batch = nlohmann::json::parse(receiver_.requests()[2].body);
   ASSERT_EQ(batch.size(), 2u);
   for (const auto& alert : batch) EXPECT_EQ(alert["endsAt"], FormatRfc3339(t0 + 5 * kMinute));
+  // A batch repeats several alerts' state: no one notification's key.
+  EXPECT_EQ(receiver_.requests()[2].Header("Idempotency-Key"), "");
 
   // "a" resolves; the next re-send carries it resolved, "b" still firing.
   now_ = t0 + 90 * kSecond;
