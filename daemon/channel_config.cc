@@ -300,9 +300,11 @@ std::optional<toml::table> ToTomlTable(const nlohmann::json& object, const std::
                                        std::vector<std::string>& errors) {
   toml::table table;
   const std::size_t before = errors.size();
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& item : object.items()) {
+    // A plain reference, not a structured binding: clang 14 cannot capture those.
+    const std::string& key = item.key();
     const std::string sub = path.empty() ? key : path + "." + key;
-    ToTomlValue(value, sub, errors, [&](auto&& node) {
+    ToTomlValue(item.value(), sub, errors, [&](auto&& node) {
       table.insert_or_assign(key, std::forward<decltype(node)>(node));
     });
   }
