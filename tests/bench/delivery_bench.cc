@@ -168,19 +168,7 @@ class DeliveryCase {
 
  private:
   void InternSeries() {
-    char sensor[16];
-    char site[16];
-    for (int s = 1; s <= kSites; ++s) {
-      for (int n = 1; n <= kSensorsPerSite; ++n) {
-        std::snprintf(sensor, sizeof(sensor), "pt-%03d", n);
-        std::snprintf(site, sizeof(site), "site%d", s);
-        const store::TagView tags[] = {{"sensor", sensor}, {"site", site}};
-        StatusOr<store::SeriesId> id =
-            store_.Intern({"plant", "pressure", tags, "value"}, store::FieldType::kFloat);
-        Check(id.status(), "intern");
-        series_.push_back(*id);
-      }
-    }
+    series_ = InternPlantSeries(store_, kSites, kSensorsPerSite);
     over_.assign(series_.size(), false);
   }
 

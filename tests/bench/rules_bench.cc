@@ -236,21 +236,8 @@ class Pipeline {
     StatusOr<store::FieldId> field = rings_.FieldFor("pressure", "value");
     Check(field.status(), "field");
     field_ = *field;
-    char sensor[16];
-    char site[16];
-    store::SeriesId max_id = 0;
-    for (int s = 1; s <= kSites; ++s) {
-      for (int n = 1; n <= kSensorsPerSite; ++n) {
-        std::snprintf(sensor, sizeof(sensor), "pt-%03d", n);
-        std::snprintf(site, sizeof(site), "site%d", s);
-        const store::TagView tags[] = {{"sensor", sensor}, {"site", site}};
-        StatusOr<store::SeriesId> id =
-            store_.Intern({"plant", "pressure", tags, "value"}, store::FieldType::kFloat);
-        Check(id.status(), "intern");
-        series_.push_back(*id);
-        max_id = std::max(max_id, *id);
-      }
-    }
+    series_ = InternPlantSeries(store_, kSites, kSensorsPerSite);
+    const store::SeriesId max_id = *std::max_element(series_.begin(), series_.end());
     // The CQ outputs' series are interned later, so they never collide with these ids.
     routed_.assign(max_id + 1u, 0);
     for (store::SeriesId id : series_) routed_[id] = 1;

@@ -26,7 +26,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include "tests/daemon/http_test_client.h"
+#include "tests/daemon/json_api_client.h"
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -38,24 +38,14 @@ namespace {
 
 using Json = nlohmann::json;
 namespace http = boost::beast::http;
+using api_test::Answer;
+using api_test::ErrorOf;
 using rules::catalog_test::MustOpen;
 using rules::catalog_test::TempDir;
 
 constexpr std::string_view kChannels = "/api/v1/channels";
 constexpr std::string_view kNowhere = "http://127.0.0.1:1/hook";
 
-struct Answer {
-  unsigned status = 0;  // 0: no answer
-  Json body;            // null for an empty body; "<not JSON>" if it did not parse
-  std::string allow;
-};
-
-// The error message of an error answer, "" if it is none.
-std::string ErrorOf(const Answer& a) {
-  return a.body.is_object() && a.body.contains("error") && a.body["error"].is_string()
-             ? a.body["error"].get<std::string>()
-             : std::string();
-}
 
 // A webhook channel's body; `extra` is spliced in as more members (",\"rate\":5").
 std::string Hook(const std::string& name, const std::string& extra = "") {
@@ -128,16 +118,7 @@ class ChannelsApiTest : public ::testing::Test {
 
   Answer Call(http::verb method, std::string_view target, std::string body = {},
               const test_http::Headers& headers = {}) {
-    Answer answer;
-    auto response = test_http::Fetch(server_->port(), method, target, std::move(body), headers);
-    if (!response) return answer;
-    answer.status = response->result_int();
-    answer.allow = test_http::Str((*response)[http::field::allow]);
-    if (!response->body().empty()) {
-      answer.body = Json::parse(response->body(), nullptr, false);
-      if (answer.body.is_discarded()) answer.body = "<not JSON>";
-    }
-    return answer;
+    return api_test::FetchJson(server_->port(), method, target, std::move(body), headers);
   }
   Answer Get(std::string_view target, const test_http::Headers& headers = {}) {
     return Call(http::verb::get, target, {}, headers);

@@ -7,12 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/rules/catalog_test_util.h"
+#include "tests/sinks/fake_emitter.h"
 #include "tests/sinks/test_receiver.h"
 
 namespace tidewatch::daemon {
@@ -22,20 +21,9 @@ using rules::catalog_test::Instance;
 using rules::catalog_test::MustOpen;
 using rules::catalog_test::TempDir;
 using rules::catalog_test::Transition;
+using sinks::testing::Eventually;
 using sinks::testing::TestReceiver;
 using ::testing::HasSubstr;
-
-constexpr auto kDeadline = std::chrono::seconds(10);
-
-// Polls `done` until it holds or the deadline passes.
-bool Eventually(const std::function<bool()>& done) {
-  const auto until = std::chrono::steady_clock::now() + kDeadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return done();
-}
 
 // A notification payload as docs/NOTIFICATIONS.md has it.
 std::string Payload(const std::string& sensor, const std::string& status) {

@@ -19,6 +19,7 @@
 #include "daemon/rules_api.h"
 #include "store/rfc3339.h"
 #include "tests/daemon/http_test_client.h"
+#include "tests/daemon/json_api_client.h"
 #include "tests/rules/rule_engine_test_util.h"
 
 namespace tidewatch::daemon::api_test {
@@ -31,12 +32,6 @@ using rules::engine_test::S;
 constexpr std::size_t kMaxBody = 64u << 10;
 // The instance key of the fixture's sensors.
 inline std::string Key(const std::string& sensor) { return "sensor=" + sensor + ",site=site1"; }
-
-struct Answer {
-  unsigned status = 0;  // 0: no answer
-  Json body;            // null for an empty body; "<not JSON>" if it did not parse
-  std::string allow;
-};
 
 class ApiTest : public ::testing::Test {
  protected:
@@ -60,16 +55,7 @@ class ApiTest : public ::testing::Test {
 
   Answer Call(http::verb method, std::string_view target, std::string body = {},
               const test_http::Headers& headers = {}) {
-    Answer answer;
-    auto response = test_http::Fetch(server_->port(), method, target, std::move(body), headers);
-    if (!response) return answer;
-    answer.status = response->result_int();
-    answer.allow = test_http::Str((*response)[http::field::allow]);
-    if (!response->body().empty()) {
-      answer.body = Json::parse(response->body(), nullptr, false);
-      if (answer.body.is_discarded()) answer.body = "<not JSON>";
-    }
-    return answer;
+    return FetchJson(server_->port(), method, target, std::move(body), headers);
   }
   Answer Get(std::string_view target, const test_http::Headers& headers = {}) {
     return Call(http::verb::get, target, {}, headers);
@@ -92,13 +78,6 @@ class ApiTest : public ::testing::Test {
 };
 
 inline std::string Rfc3339(store::Timestamp ns) { return store::FormatRfc3339(ns); }
-
-// The error message of an error answer, "" if it is none.
-inline std::string ErrorOf(const Answer& a) {
-  return a.body.is_object() && a.body.contains("error") && a.body["error"].is_string()
-             ? a.body["error"].get<std::string>()
-             : std::string();
-}
 
 }  // namespace tidewatch::daemon::api_test
 
