@@ -56,7 +56,7 @@ endfunction()
 function(tidewatch_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SRCS})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} tidewatch_test_main GTest::gtest
                                         GTest::gmock Threads::Threads)
   _tidewatch_apply_warnings(${name})
   if(NOT ARG_TIMEOUT)

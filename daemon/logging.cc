@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <mutex>
 
 #include "daemon/query_json.h"
 
@@ -47,8 +48,14 @@ spdlog::level::level_enum ToSpdlogLevel(LogLevel level) {
 }  // namespace
 
 void ConfigureLogging(const LogConfig& config) {
-  auto logger = std::make_shared<spdlog::logger>("tidewatchd",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // spdlog forbids replacing the default logger while other threads log through it
+  // (they hold its raw pointer), so it is installed once and later calls change it in
+  // place: a sink's formatter is swapped under the sink's mutex, levels are atomics.
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "tidewatchd", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
+  });
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc,
                                                                std::string("\n"));
   if (config.format == LogFormat::kJson) {
@@ -57,10 +64,10 @@ void ConfigureLogging(const LogConfig& config) {
   } else {
     formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %n: %v");
   }
-  logger->set_formatter(std::move(formatter));
-  logger->set_level(ToSpdlogLevel(config.level));
-  logger->flush_on(spdlog::level::warn);
-  spdlog::set_default_logger(std::move(logger));
+  spdlog::logger& logger = *spdlog::default_logger_raw();
+  logger.set_formatter(std::move(formatter));
+  logger.set_level(ToSpdlogLevel(config.level));
+  logger.flush_on(spdlog::level::warn);
 }
 
 }  // namespace tidewatch::daemon

@@ -5,7 +5,8 @@
 // Error paths that can repeat per message or request are rate-limited where they log
 // (ingest/internal/log_limiter.h), not here.
 //
-// Thread safety: ConfigureLogging() once at startup, before other threads log.
+// Thread safety: the first ConfigureLogging() installs the logger and must come before
+// other threads log; later calls (a SIGHUP reload) may run while they do.
 #ifndef TIDEWATCH_DAEMON_LOGGING_H_
 #define TIDEWATCH_DAEMON_LOGGING_H_
 
