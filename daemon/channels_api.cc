@@ -140,7 +140,7 @@ Response DeleteChannel(Notifier& notifier, const Request& request, std::string_v
     spdlog::info("{} deleted by {}", Quoted(name), ActorOf(request));
     return Response::NoContent();
   }
-  // kInvalidArgument: a config channel, or another channel's fallback.
+  // kInvalidArgument: a config channel, another channel's fallback, or one rules name.
   if (deleted.code() == StatusCode::kInvalidArgument) {
     return Response::Error(409, "channel " + deleted.message());
   }

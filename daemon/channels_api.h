@@ -10,8 +10,9 @@
 //                                     or a body whose name is not <name> (a body without
 //                                     "name" takes <name>); 409 a channel of the config
 //                                     file
-//   DELETE /api/v1/channels/<name>    204; 404; 409 a channel of the config file, or the
-//                                     fallback of another channel
+//   DELETE /api/v1/channels/<name>    204; 404; 409 a channel of the config file, the
+//                                     fallback of another channel, or one that rules
+//                                     send to (the message names them)
 //
 // <channel> is the channel's canonical JSON with its secrets hidden (RedactChannelJson)
 //   plus "source" ("config" | "api"), "created_at", "updated_at" (RFC 3339) and "stats"

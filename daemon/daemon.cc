@@ -6,8 +6,11 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "daemon/alerts_api.h"
 #include "daemon/auth.h"
@@ -104,6 +107,34 @@ rules::ContinuousQueryOptions ToContinuousQueryOptions(const RulesConfig& c) {
   return o;
 }
 
+// The rules that send to `channel`, by name.
+std::vector<std::string> RulesNaming(const rules::RuleEngine& engine, std::string_view channel) {
+  std::vector<std::string> names;
+  for (const rules::RuleStatus& rule : engine.ListRules()) {
+    if (std::ranges::find(rule.definition.channels, channel) != rule.definition.channels.end()) {
+      names.push_back(rule.definition.name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The API refuses a rule naming a channel that does not exist, but a rule of the rules
+// file may (it is read before channels can be made through the API), and so may any
+// rule once its channel has left the config file. Its rows to that channel are
+// dead-lettered ("no channel named ..."); this says so at every load.
+void WarnOfUnknownChannels(const rules::RuleEngine& engine, const Notifier& notifier) {
+  for (const rules::RuleStatus& rule : engine.ListRules()) {
+    for (const std::string& channel : rule.definition.channels) {
+      if (notifier.Get(channel).ok()) continue;
+      spdlog::warn(
+          "rule \"{}\" sends to channel \"{}\", which does not exist: its notifications "
+          "there will be dead-lettered",
+          rule.definition.name, channel);
+    }
+  }
+}
+
 }  // namespace
 
 // Declared in destruction order's reverse: sources and HTTP (which push into the rings
@@ -170,6 +201,9 @@ Status Daemon::Build() {
   p.catalog = std::move(*catalog);
   NotifierOptions notifier_options;
   notifier_options.config_channels = config_.channels;
+  notifier_options.rules_naming = [this](std::string_view channel) {
+    return RulesNaming(*parts_->engine, channel);
+  };
   p.notifier = std::make_unique<Notifier>(*p.catalog, std::move(notifier_options));
   rules::RuleEngineOptions engine_options = ToEngineOptions(config_);
   engine_options.on_outbox_commit = [notifier = p.notifier.get()] { notifier->Notify(); };
@@ -244,7 +278,9 @@ void Daemon::AddRoutes() {
   WriteEndpointOptions write;
   write.max_body = config_.http.max_body;
   AddWriteEndpoint(http, *p.http_write, write);
-  AddRulesApi(http, *p.engine);
+  AddRulesApi(http, *p.engine, [notifier = p.notifier.get()](std::string_view channel) {
+    return notifier->Get(channel).ok();
+  });
   AddAlertsApi(http, *p.engine);
   AddChannelsApi(http, *p.notifier);
   http.Handle("/query", {"GET", "POST"}, Role::kRead,
@@ -347,6 +383,7 @@ void Daemon::ReloadRules(const std::string& path) {
     return;
   }
   if (!path.empty()) spdlog::info("rules file {}: {} rules", path, definitions.size());
+  WarnOfUnknownChannels(*parts_->engine, *parts_->notifier);
 }
 
 Status Daemon::WriteCqOutput(const rules::ContinuousQueryBatch& batch) {

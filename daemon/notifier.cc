@@ -316,6 +316,14 @@ Status Notifier::Delete(std::string_view name) {
       }
     }
   }
+  if (options_.rules_naming) {
+    if (const std::vector<std::string> rules = options_.rules_naming(name); !rules.empty()) {
+      std::string names;
+      for (const std::string& rule : rules) names += (names.empty() ? "\"" : ", \"") + rule + "\"";
+      return Status(StatusCode::kInvalidArgument,
+                    "\"" + std::string(name) + "\" is used by rules: " + names);
+    }
+  }
   if (Status s = catalog_.DeleteChannel(name); !s.ok()) return s;
   {
     std::lock_guard lock(mu_);

@@ -63,8 +63,13 @@ struct ChannelInfo {
   std::int64_t updated_at = 0;
 };
 
+// The names of the rules that send to `channel`. Called from Delete(), on HTTP threads.
+using RulesNamingChannel = std::function<std::vector<std::string>(std::string_view channel)>;
+
 struct NotifierOptions {
   std::vector<ChannelConfig> config_channels;  // the config file's [[channels]]
+  // Delete() refuses a channel that rules still send to. Unset: no rule names any.
+  RulesNamingChannel rules_naming;
   sinks::DeliveryWorkerOptions worker;
   std::chrono::nanoseconds housekeeping_interval = std::chrono::seconds(1);
 };
@@ -101,8 +106,8 @@ class Notifier {
   // the API answers 409 when ManagedByConfig()). Nothing is stored then.
   // The bool is true when it was created.
   StatusOr<std::pair<ChannelInfo, bool>> Put(const ChannelConfig& channel);
-  // kNotFound; kInvalidArgument for a config channel or one another channel's fallback
-  // names.
+  // kNotFound; kInvalidArgument for a config channel, one another channel's fallback
+  // names, or one that rules send to (options.rules_naming; the message names them).
   Status Delete(std::string_view name);
   bool ManagedByConfig(std::string_view name) const;
 

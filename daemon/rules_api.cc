@@ -82,7 +82,19 @@ Response ListRules(const rules::RuleEngine& engine) {
   return JsonResponse(200, Json{{"rules", std::move(list)}});
 }
 
-Response CreateRule(rules::RuleEngine& engine, const Request& request) {
+// 400 when the rule sends to a channel that does not exist; nullopt when every one does.
+std::optional<Response> RefuseUnknownChannel(const rules::RuleDefinition& definition,
+                                             const ChannelExists& channel_exists) {
+  for (const std::string& channel : definition.channels) {
+    if (!channel_exists(channel)) {
+      return Response::Error(400, "channels: no channel named \"" + channel + "\"");
+    }
+  }
+  return std::nullopt;
+}
+
+Response CreateRule(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+                    const Request& request) {
   bool dry_run = false;
   if (const auto it = request.query.find("dry_run"); it != request.query.end()) {
     if (it->second != "true" && it->second != "false") {
@@ -99,6 +111,9 @@ Response CreateRule(rules::RuleEngine& engine, const Request& request) {
     for (const rules::DryRunAlert& alert : alerts.value()) list.push_back(DryRunJson(alert));
     return JsonResponse(200, Json{{"alerts", std::move(list)}});
   }
+  if (auto refused = RefuseUnknownChannel(definition.value(), channel_exists)) {
+    return std::move(*refused);
+  }
   StatusOr<rules::RuleStatus> created = engine.CreateRule(definition.value(), ActorOf(request));
   // The engine says kInvalidArgument for a taken name too; the name tells them apart.
   if (!created.ok() && engine.GetRule(definition.value().name).ok()) {
@@ -107,7 +122,8 @@ Response CreateRule(rules::RuleEngine& engine, const Request& request) {
   return RuleResponse(201, created);
 }
 
-Response UpdateRule(rules::RuleEngine& engine, const Request& request, std::string_view name) {
+Response UpdateRule(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+                    const Request& request, std::string_view name) {
   StatusOr<rules::RuleDefinition> definition = rules::ParseRuleJson(request.body);
   if (!definition.ok()) return Response::Error(400, definition.status().message());
   if (definition.value().name != name) {
@@ -116,12 +132,16 @@ Response UpdateRule(rules::RuleEngine& engine, const Request& request, std::stri
                                     std::string(name) + "\"");
   }
   if (auto refused = RefuseChange(engine, name)) return std::move(*refused);
+  if (auto refused = RefuseUnknownChannel(definition.value(), channel_exists)) {
+    return std::move(*refused);
+  }
   return RuleResponse(200, engine.UpdateRule(definition.value(), ActorOf(request)));
 }
 
-Response OneRule(rules::RuleEngine& engine, const Request& request, std::string_view name) {
+Response OneRule(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+                 const Request& request, std::string_view name) {
   if (internal::IsGet(request)) return RuleResponse(200, engine.GetRule(name));
-  if (request.method == "PUT") return UpdateRule(engine, request, name);
+  if (request.method == "PUT") return UpdateRule(engine, channel_exists, request, name);
   if (request.method == "DELETE") {
     if (auto refused = RefuseChange(engine, name)) return std::move(*refused);
     const Status deleted = engine.DeleteRule(name, ActorOf(request));
@@ -137,17 +157,20 @@ Response SetEnabled(rules::RuleEngine& engine, const Request& request, std::stri
   return RuleResponse(200, engine.SetRuleEnabled(name, enabled, ActorOf(request)));
 }
 
-Response HandleRules(rules::RuleEngine& engine, const Request& request) {
+Response HandleRules(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+                     const Request& request) {
   std::string_view rest = std::string_view(request.path).substr(kRulesApiPath.size());
   if (rest.empty()) {
     if (internal::IsGet(request)) return ListRules(engine);
-    if (request.method == "POST") return CreateRule(engine, request);
+    if (request.method == "POST") return CreateRule(engine, channel_exists, request);
     return internal::MethodNotAllowed({"GET", "POST"});
   }
   rest.remove_prefix(1);  // the server routes only "/api/v1/rules/..." here
   const std::size_t slash = rest.find('/');
   const std::string_view name = rest.substr(0, slash);
-  if (!name.empty() && slash == std::string_view::npos) return OneRule(engine, request, name);
+  if (!name.empty() && slash == std::string_view::npos) {
+    return OneRule(engine, channel_exists, request, name);
+  }
   if (!name.empty()) {
     const std::string_view action = rest.substr(slash + 1);
     if (action == "enable" || action == "disable") {
@@ -159,13 +182,16 @@ Response HandleRules(rules::RuleEngine& engine, const Request& request) {
 
 }  // namespace
 
-HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine) {
-  return [&engine](const Request& request) { return HandleRules(engine, request); };
+HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine, ChannelExists channel_exists) {
+  return [&engine, channel_exists = std::move(channel_exists)](const Request& request) {
+    return HandleRules(engine, channel_exists, request);
+  };
 }
 
-void AddRulesApi(HttpServer& server, rules::RuleEngine& engine) {
+void AddRulesApi(HttpServer& server, rules::RuleEngine& engine, ChannelExists channel_exists) {
   server.HandlePrefix(std::string(kRulesApiPath), {"GET", "POST", "PUT", "DELETE"},
-                      internal::ReadForGetElseWrite, MakeRulesHandler(engine));
+                      internal::ReadForGetElseWrite,
+                      MakeRulesHandler(engine, std::move(channel_exists)));
 }
 
 }  // namespace tidewatch::daemon

@@ -1,14 +1,16 @@
 // The alert rules API, /api/v1/rules, over rules::RuleEngine (rules/rule_engine.h).
 //
 //   GET    /api/v1/rules                  200 {"rules":[<rule>...]}, by name
-//   POST   /api/v1/rules                  201 <rule>; 400 {"error": ParseRuleJson's message};
-//                                         409 the name exists
+//   POST   /api/v1/rules                  201 <rule>; 400 {"error": ParseRuleJson's message,
+//                                         or a channel that does not exist}; 409 the name
+//                                         exists
 //   POST   /api/v1/rules?dry_run=true     200 {"alerts":[<dry-run alert>...]}: what the rule
 //                                         would put in alarm over the data in the store now;
 //                                         nothing is stored
 //   GET    /api/v1/rules/<name>           200 <rule>; 404
-//   PUT    /api/v1/rules/<name>           200 <rule>; 400 a bad body, or a body whose name is
-//                                         not <name>; 404; 409 a rule of the rules file
+//   PUT    /api/v1/rules/<name>           200 <rule>; 400 a bad body, a body whose name is
+//                                         not <name>, or a channel that does not exist;
+//                                         404; 409 a rule of the rules file
 //   DELETE /api/v1/rules/<name>           204; 404; 409 a rule of the rules file
 //   POST   /api/v1/rules/<name>/enable    200 <rule>; 404; 409 a rule of the rules file
 //   POST   /api/v1/rules/<name>/disable   (the same)
@@ -31,6 +33,7 @@
 #ifndef TIDEWATCH_DAEMON_RULES_API_H_
 #define TIDEWATCH_DAEMON_RULES_API_H_
 
+#include <functional>
 #include <string_view>
 
 #include "daemon/http_server.h"
@@ -40,12 +43,16 @@ namespace tidewatch::daemon {
 
 inline constexpr std::string_view kRulesApiPath = "/api/v1/rules";
 
+// Whether a notification channel of that name exists (the daemon asks its Notifier).
+// Called on HTTP threads, so it must be thread-safe.
+using ChannelExists = std::function<bool(std::string_view name)>;
+
 // The handler of everything under /api/v1/rules. REQUIRES: `engine` outlives it.
-HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine);
+HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine, ChannelExists channel_exists);
 
 // Routes /api/v1/rules and the paths below it to MakeRulesHandler().
 // REQUIRES: before server.Start().
-void AddRulesApi(HttpServer& server, rules::RuleEngine& engine);
+void AddRulesApi(HttpServer& server, rules::RuleEngine& engine, ChannelExists channel_exists);
 
 }  // namespace tidewatch::daemon
 

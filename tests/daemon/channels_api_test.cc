@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -89,6 +90,10 @@ class ChannelsApiTest : public ::testing::Test {
   void Start(std::vector<ChannelConfig> config_channels = {}, const Auth* auth = nullptr) {
     NotifierOptions options;
     options.config_channels = std::move(config_channels);
+    options.rules_naming = [this](std::string_view channel) {
+      const auto it = rules_naming_.find(channel);
+      return it == rules_naming_.end() ? std::vector<std::string>{} : it->second;
+    };
     options.worker.poll_interval = std::chrono::milliseconds(20);
     options.housekeeping_interval = std::chrono::milliseconds(20);
     notifier_ = std::make_unique<Notifier>(*catalog_, std::move(options));
@@ -135,6 +140,8 @@ class ChannelsApiTest : public ::testing::Test {
   static std::string Path(const std::string& name) { return std::string(kChannels) + "/" + name; }
 
   TempDir dir_;
+  // What the notifier is told about the rules that send to a channel; set before Start().
+  std::map<std::string, std::vector<std::string>, std::less<>> rules_naming_;
   std::unique_ptr<rules::Catalog> catalog_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<HttpServer> server_;
@@ -388,6 +395,18 @@ TEST_F(ChannelsApiTest, AFallbackCannotBeDeletedWhileNamed) {
   EXPECT_EQ(Delete("primary").status, 204u);
   EXPECT_EQ(Delete("backup").status, 204u);
   EXPECT_EQ(Get(kChannels).body["channels"].size(), 2u);
+}
+
+TEST_F(ChannelsApiTest, AChannelRulesSendToCannotBeDeleted) {
+  rules_naming_["ops"] = {"high-pressure", "low-flow"};
+  Start();
+  ASSERT_EQ(Post(Hook("ops")).status, 201u);
+  ASSERT_EQ(Post(Hook("spare")).status, 201u);
+  const Answer blocked = Delete("ops");
+  EXPECT_EQ(blocked.status, 409u);
+  EXPECT_EQ(ErrorOf(blocked), "channel \"ops\" is used by rules: \"high-pressure\", \"low-flow\"");
+  EXPECT_EQ(Get(Path("ops")).status, 200u);
+  EXPECT_EQ(Delete("spare").status, 204u);
 }
 
 TEST_F(ChannelsApiTest, WrongMethodsAndPaths) {

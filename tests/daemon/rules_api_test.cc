@@ -14,7 +14,15 @@ namespace {
 
 constexpr std::string_view kRules = "/api/v1/rules";
 
-class RulesApiTest : public ApiTest {};
+class RulesApiTest : public ApiTest {
+ protected:
+  // PressureJson() sending to `channels`, a JSON array.
+  static std::string PressureJsonTo(const std::string& channels) {
+    std::string json = PressureJson();
+    json.insert(json.rfind('}'), R"(, "channels": )" + channels);
+    return json;
+  }
+};
 
 bool IsRfc3339(const Json& v) {
   return v.is_string() && v.get<std::string>().size() >= 20 && v.get<std::string>()[10] == 'T' &&
@@ -104,6 +112,25 @@ TEST_F(RulesApiTest, CreateOfAnExistingNameIs409) {
   EXPECT_EQ(again.status, 409u);
   EXPECT_EQ(ErrorOf(again), "rule \"high-pressure\" already exists");
   EXPECT_EQ(Get("/api/v1/rules/high-pressure").body["levels"][0]["trip"], 8.0);
+}
+
+TEST_F(RulesApiTest, AChannelThatDoesNotExistIs400) {
+  StartServer();
+  const Answer unknown = Post(kRules, PressureJsonTo(R"(["ops", "pager"])"));
+  EXPECT_EQ(unknown.status, 400u);
+  EXPECT_EQ(ErrorOf(unknown), "channels: no channel named \"pager\"");
+  EXPECT_EQ(Get("/api/v1/rules/high-pressure").status, 404u);
+
+  const Answer created = Post(kRules, PressureJsonTo(R"(["ops"])"));
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_EQ(created.body["channels"], Json::array({"ops"}));
+  const Answer changed =
+      Call(http::verb::put, "/api/v1/rules/high-pressure", PressureJsonTo(R"(["pager"])"));
+  EXPECT_EQ(changed.status, 400u);
+  EXPECT_EQ(ErrorOf(changed), "channels: no channel named \"pager\"");
+  EXPECT_EQ(Get("/api/v1/rules/high-pressure").body["version"], 1);
+  // A dry run sends nothing, so it does not ask.
+  EXPECT_EQ(Post("/api/v1/rules?dry_run=true", PressureJsonTo(R"(["pager"])")).status, 200u);
 }
 
 TEST_F(RulesApiTest, DryRunAnswersWhatWouldFireAndStoresNothing) {

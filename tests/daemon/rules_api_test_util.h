@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -41,7 +42,8 @@ class ApiTest : public ::testing::Test {
     options.threads = 2;
     options.max_body = kMaxBody;
     server_ = std::make_unique<HttpServer>(options, auth);
-    AddRulesApi(*server_, engine());
+    AddRulesApi(*server_, engine(),
+                [this](std::string_view channel) { return channels_.contains(channel); });
     AlertsApiOptions alerts;
     alerts.clock = [this] { return fixture_.now(); };
     AddAlertsApi(*server_, engine(), alerts);
@@ -74,6 +76,7 @@ class ApiTest : public ::testing::Test {
   }
 
   rules::engine_test::EngineFixture fixture_;
+  std::set<std::string, std::less<>> channels_{"ops"};  // the channels that exist
   std::unique_ptr<HttpServer> server_;
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Error paths of a real tidewatchd, as clients see them: /query and /write errors,
 authentication and roles (Bearer, Basic, u/p, and the influx CLI's -username/-password),
-and the command line (--check-config, --version).
+rules naming channels that do not exist or are still in use, and the command line
+(--check-config, --version).
 
 usage: endpoint_errors_test.py TIDEWATCHD [INFLUX]
 """
@@ -188,6 +189,51 @@ class EndpointErrorsTest(unittest.TestCase):
         out = influx("-username", "grafana", "-password", "wrong", "-execute", "SHOW DATABASES")
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("authorization failed", out.stdout + out.stderr)
+
+    # ---- rules and channels name each other ---------------------------------------
+
+    def api(self, method, path, body=None):
+        headers = dict(ADMIN, **({"Content-Type": "application/json"} if body else {}))
+        status, text, _ = self.daemon.request(method, path, body=json.dumps(body)
+                                              if body is not None else None, headers=headers)
+        return status, (json.loads(text) if text else None)
+
+    def test_a_rule_needs_its_channels_and_holds_them(self):
+        rule = {"name": "hot", "db": "plant", "query": "SELECT value FROM pressure",
+                "condition": ">", "severity": "critical", "trip": 100, "channels": ["nope"]}
+        status, body = self.api("POST", "/api/v1/rules", rule)
+        self.assertEqual((status, body), (400, {"error": 'channels: no channel named "nope"'}))
+        status, body = self.api("POST", "/api/v1/channels",
+                                {"name": "hook", "kind": "webhook",
+                                 "url": "http://127.0.0.1:9/alerts"})
+        self.assertEqual(status, 201, body)
+        rule["channels"] = ["hook"]
+        status, body = self.api("POST", "/api/v1/rules", rule)
+        self.assertEqual(status, 201, body)
+        rule["channels"] = ["hook", "nope"]
+        status, body = self.api("PUT", "/api/v1/rules/hot", rule)
+        self.assertEqual((status, body), (400, {"error": 'channels: no channel named "nope"'}))
+
+        status, body = self.api("DELETE", "/api/v1/channels/hook")
+        self.assertEqual((status, body),
+                         (409, {"error": 'channel "hook" is used by rules: "hot"'}))
+        self.assertEqual(self.api("DELETE", "/api/v1/rules/hot")[0], 204)
+        self.assertEqual(self.api("DELETE", "/api/v1/channels/hook")[0], 204)
+
+    def test_a_rules_file_rule_naming_no_channel_loads_with_a_warning(self):
+        # The rules file is read before channels can be made through the API, so such a
+        # rule still loads; the log says where its notifications will go.
+        daemon = TidewatchDaemon(TIDEWATCHD, base_config('[rules]\nfile = "rules.toml"\n'))
+        self.addCleanup(daemon.cleanup)
+        with open(os.path.join(daemon.root, "rules.toml"), "w") as f:
+            f.write('[[rule]]\nname = "hot"\ndb = "plant"\nquery = "SELECT value FROM t"\n'
+                    'condition = ">"\nchannels = ["ghost"]\n'
+                    '[[rule.levels]]\nname = "critical"\ntrip = 1.0\n')
+        daemon.start()
+        status, text, _ = daemon.request("GET", "/api/v1/rules/hot")
+        self.assertEqual(status, 200, text)
+        wait_until(lambda: 'rule "hot" sends to channel "ghost", which does not exist'
+                   in daemon.log(), 10, "the warning")
 
     # ---- command line ---------------------------------------------------------------
 
