@@ -250,6 +250,7 @@ void ReadRules(TableReader& t, RulesConfig& c) {
   t.Unsigned("max_instances_per_rule", c.max_instances_per_rule, 1, kMaxU32);
   t.String("external_url", c.external_url);
   t.Enum("catalog_sync", c.catalog_sync, kCatalogSyncs);
+  t.Duration("outbox_retention", c.outbox_retention, nanoseconds(0));
 }
 
 void ReadJsonMapping(TableReader& t, ingest::JsonMapping& m) {

@@ -119,6 +119,8 @@ struct RulesConfig {
   std::size_t max_instances_per_rule = 100'000;
   std::string external_url;  // notifications' generator URL base; "" = http://<http.listen>
   CatalogSync catalog_sync = CatalogSync::kFull;
+  // Delivered notifications stay in the outbox this long; 0 keeps them all.
+  nanoseconds outbox_retention = std::chrono::hours(120);
 };
 
 struct DaemonConfig {

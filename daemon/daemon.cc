@@ -201,6 +201,7 @@ Status Daemon::Build() {
   p.catalog = std::move(*catalog);
   NotifierOptions notifier_options;
   notifier_options.config_channels = config_.channels;
+  notifier_options.outbox_retention = config_.rules.outbox_retention;
   notifier_options.rules_naming = [this](std::string_view channel) {
     return RulesNaming(*parts_->engine, channel);
   };

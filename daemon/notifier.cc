@@ -376,6 +376,7 @@ NotifierStats Notifier::Stats() const {
     std::lock_guard lock(mu_);
     running = running_;
     stats.unrouted_dead = unrouted_dead_;
+    stats.outbox_pruned = outbox_pruned_;
     stats.cq_records_produced = cq_records_produced_;
     stats.cq_produce_errors = cq_produce_errors_;
   }
@@ -390,6 +391,7 @@ NotifierStats Notifier::Stats() const {
 }
 
 void Notifier::RunHousekeeping() {
+  std::int64_t next_prune = 0;  // wall clock ns; the first round prunes
   std::unique_lock lock(mu_);
   while (!stopping_) {
     wake_.wait_for(lock, options_.housekeeping_interval, [this] { return stopping_; });
@@ -404,9 +406,34 @@ void Notifier::RunHousekeeping() {
       }
     }
     const std::int64_t unrouted = SweepUnrouted(now);
+    std::int64_t pruned = 0;
+    if (options_.outbox_retention.count() > 0 && now >= next_prune) {
+      pruned = PruneOutbox(now);
+      next_prune = now + options_.prune_interval.count();
+    }
     lock.lock();
     unrouted_dead_ += unrouted;
+    outbox_pruned_ += pruned;
   }
+}
+
+std::int64_t Notifier::PruneOutbox(std::int64_t now) {
+  // Small batches, each its own statement: the engine's commits wait for the catalog
+  // only as long as one batch takes. A backlog beyond the cap is left for the next round.
+  constexpr std::int64_t kBatch = 500;
+  constexpr int kMaxBatches = 200;
+  const std::int64_t before = now - options_.outbox_retention.count();
+  std::int64_t pruned = 0;
+  for (int i = 0; i < kMaxBatches; ++i) {
+    StatusOr<std::int64_t> deleted = catalog_.PruneDone(before, kBatch);
+    if (!deleted.ok()) {
+      spdlog::warn("outbox prune: {}", deleted.status().message());
+      break;
+    }
+    pruned += *deleted;
+    if (*deleted < kBatch) break;
+  }
+  return pruned;
 }
 
 std::int64_t Notifier::SweepUnrouted(std::int64_t now) {

@@ -16,7 +16,10 @@
 //                 decides what is due);
 //               - dead-letters pending rows of channels that do not exist (a deleted
 //                 channel, or a rule naming an unknown one), with a warning and the reason
-//                 "no channel named <x>", counted in unrouted_dead().
+//                 "no channel named <x>", counted in unrouted_dead();
+//               - every `prune_interval`, deletes done rows older than
+//                 `outbox_retention` (Catalog::PruneDone keeps each alert instance's
+//                 newest row per channel), in batches, counted in outbox_pruned.
 //   Notify()  after every catalog commit that enqueued rows (the rule engine's
 //             on_commit hook): idle senders claim at once.
 //   Put/Delete  change an API channel: stored in the catalog first, then the worker is
@@ -72,6 +75,9 @@ struct NotifierOptions {
   RulesNamingChannel rules_naming;
   sinks::DeliveryWorkerOptions worker;
   std::chrono::nanoseconds housekeeping_interval = std::chrono::seconds(1);
+  // How long delivered rows stay in the outbox (for inspection); 0 keeps them all.
+  std::chrono::nanoseconds outbox_retention = std::chrono::hours(120);
+  std::chrono::nanoseconds prune_interval = std::chrono::minutes(1);
 };
 
 struct NotifierStats {
@@ -80,6 +86,7 @@ struct NotifierStats {
   std::int64_t build_errors = 0;              // channels left out at the last (re)build
   std::int64_t cq_records_produced = 0;       // CQ output records delivered to Kafka
   std::int64_t cq_produce_errors = 0;
+  std::int64_t outbox_pruned = 0;  // delivered rows deleted after outbox_retention
 };
 
 class Notifier {
@@ -127,6 +134,8 @@ class Notifier {
   void RunHousekeeping();
   // Dead-letters pending rows of channels not in the set; returns how many.
   std::int64_t SweepUnrouted(std::int64_t now);
+  // Deletes done rows older than the retention; returns how many.
+  std::int64_t PruneOutbox(std::int64_t now);
 
   rules::Catalog& catalog_;
   const NotifierOptions options_;
@@ -141,6 +150,7 @@ class Notifier {
   std::int64_t unrouted_dead_ = 0;
   std::int64_t cq_records_produced_ = 0;
   std::int64_t cq_produce_errors_ = 0;
+  std::int64_t outbox_pruned_ = 0;
   std::thread housekeeping_;
 };
 

@@ -82,6 +82,10 @@ void WriteNotifierMetrics(PrometheusTextWriter& w, const NotifierStats& stats) {
   w.Family("tidewatch_notifications_unrouted_dead_total",
            "Notifications dead-lettered because no channel of their name exists.", kCounter);
   w.Sample({}, stats.unrouted_dead);
+  w.Family("tidewatch_notifications_pruned_total",
+           "Delivered notifications deleted from the outbox after rules.outbox_retention.",
+           kCounter);
+  w.Sample({}, stats.outbox_pruned);
   w.Family("tidewatch_channel_build_errors",
            "Channels left out because their emitter cannot be built (their rows wait).", kGauge);
   w.Sample({}, stats.build_errors);

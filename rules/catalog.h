@@ -310,8 +310,10 @@ class Catalog {
   // Moves a pending row to the dead-letter table (with `reason` and the time it died),
   // releasing the next row of its instance. kNotFound unless the row is pending.
   Status MoveToDead(std::int64_t id, std::string_view reason, std::int64_t now);
-  // Deletes done rows created before `before`; returns how many.
-  StatusOr<std::int64_t> PruneDone(std::int64_t before);
+  // Deletes up to `limit` done rows created before `before`, oldest first, and returns
+  // how many. The newest row of each live instance on each channel stays whatever its
+  // age: it is what LatestPerInstance announces again after a restart. Dead rows stay.
+  StatusOr<std::int64_t> PruneDone(std::int64_t before, std::int64_t limit);
   StatusOr<OutboxCounts> CountOutbox(std::string_view channel);
   // Makes every pending row whose next attempt is after `now` due at `now`: leases of
   // senders that died with the previous process, and backoffs. Returns how many.

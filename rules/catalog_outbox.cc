@@ -75,9 +75,9 @@ Status Catalog::MoveToDead(std::int64_t id, std::string_view reason, std::int64_
   return tx.Commit();
 }
 
-StatusOr<std::int64_t> Catalog::PruneDone(std::int64_t before) {
+StatusOr<std::int64_t> Catalog::PruneDone(std::int64_t before, std::int64_t limit) {
   std::lock_guard lock(mu_);
-  if (Status s = statements_->prune_done.Run(before); !s.ok()) return s;
+  if (Status s = statements_->prune_done.Run(before, limit); !s.ok()) return s;
   return db_->changes();
 }
 

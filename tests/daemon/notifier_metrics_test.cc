@@ -35,6 +35,7 @@ NotifierStats Stats() {
   s.build_errors = 1;
   s.cq_records_produced = 1000;
   s.cq_produce_errors = 2;
+  s.outbox_pruned = 17;
   return s;
 }
 
@@ -63,6 +64,7 @@ TEST(NotifierMetricsTest, RendersEveryFamilyPerChannel) {
            "tidewatch_notification_delivery_seconds_count{channel=\"ops-webhook\"} 40\n",
            "tidewatch_notification_delivery_seconds_sum{channel=\"ops-webhook\"} 1.25\n",
            "tidewatch_notifications_unrouted_dead_total 6\n",
+           "tidewatch_notifications_pruned_total 17\n",
            "tidewatch_channel_build_errors 1\n",
            "tidewatch_cq_kafka_records_total 1000\n",
            "tidewatch_cq_kafka_errors_total 2\n",

@@ -61,6 +61,7 @@ class NotifierTest : public ::testing::Test {
     options.config_channels = std::move(config_channels);
     options.worker.poll_interval = std::chrono::milliseconds(20);
     options.housekeeping_interval = std::chrono::milliseconds(20);
+    options.prune_interval = std::chrono::milliseconds(20);
     return std::make_unique<Notifier>(*catalog_, std::move(options));
   }
 
@@ -161,6 +162,25 @@ TEST_F(NotifierTest, RowsOfAChannelThatDoesNotExistAreDeadLettered) {
   EXPECT_EQ(Counts("ghost").dead, 1);
   EXPECT_EQ(Counts("ghost").pending, 0);
   EXPECT_EQ(receiver.requests().size(), 0u);
+}
+
+TEST_F(NotifierTest, DeliveredRowsArePrunedButTheNewestOfEachInstance) {
+  // The rows are created at the epoch, far beyond the default retention of 120 h.
+  Enqueue("pt-001", "firing", "hook", "a-1");
+  Enqueue("pt-001", "inactive", "hook", "a-2");
+  Enqueue("pt-002", "firing", "hook", "b-1");
+  TestReceiver receiver;
+  auto notifier = Make({Webhook("hook", receiver.Url("/hook"))});
+  ASSERT_TRUE(notifier->Start().ok());
+  ASSERT_TRUE(receiver.WaitForRequests(3));
+  // a-1 goes; a-2 and b-1 stay as what each instance was last told.
+  ASSERT_TRUE(Eventually([&] { return notifier->Stats().outbox_pruned == 1; }));
+  EXPECT_EQ(Counts("hook"), (rules::OutboxCounts{.pending = 0, .done = 2, .dead = 0}));
+  StatusOr<std::vector<rules::OutboxEntry>> kept = catalog_->LatestPerInstance("hook");
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].idempotency_key, "a-2");
+  EXPECT_EQ((*kept)[1].idempotency_key, "b-1");
 }
 
 // A config channel that cannot be built keeps its rows pending, and CQ output it should

@@ -289,13 +289,46 @@ TEST_F(CatalogAlertsTest, DeadRowsReleaseTheNextOne) {
   EXPECT_EQ(Claim("hook", 11), "a-resolve");
   ASSERT_TRUE(catalog_->MarkDone(claimed_["a-resolve"]).ok());
 
-  StatusOr<std::int64_t> pruned = catalog_->PruneDone(2);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.done = 1, .dead = 1}));
+}
+
+TEST_F(CatalogAlertsTest, PruneKeepsTheNewestRowOfEachLiveInstance) {
+  // a: three transitions on two channels; b: one; c's rule goes away below.
+  ASSERT_TRUE(
+      Fire("a", "firing", "inactive", 1, {{"hook", "a-1", "p"}, {"am", "a-1/am", "p"}}).ok());
+  ASSERT_TRUE(
+      Fire("a", "inactive", "firing", 2, {{"hook", "a-2", "p"}, {"am", "a-2/am", "p"}}).ok());
+  ASSERT_TRUE(Fire("b", "firing", "inactive", 3, {{"hook", "b-1", "p"}}).ok());
+  ASSERT_TRUE(Fire("a", "firing", "inactive", 4, {{"hook", "a-3", "p"}}).ok());
+  ASSERT_TRUE(Fire("b", "inactive", "firing", 9, {{"hook", "b-2", "p"}}).ok());
+  ASSERT_EQ(Claim("hook", 100), "a-1 b-1");
+  for (const char* key : {"a-1", "b-1"}) ASSERT_TRUE(catalog_->MarkDone(claimed_[key]).ok());
+  ASSERT_EQ(Claim("hook", 100), "a-2 b-2");
+  for (const char* key : {"a-2", "b-2"}) ASSERT_TRUE(catalog_->MarkDone(claimed_[key]).ok());
+  ASSERT_EQ(Claim("am", 100), "a-1/am");
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["a-1/am"]).ok());
+  // Done: a-1 a-1/am a-2 b-1 b-2; pending: a-2/am a-3.
+
+  // Before 5: a-1 and b-1 go (newer rows of their instance follow); a-1/am goes, a-2/am
+  // is pending; a-2 goes, a-3 (pending) is newer. b-2 is newer than 5.
+  StatusOr<std::int64_t> pruned = catalog_->PruneDone(5, 2);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(*pruned, 2);  // the limit
+  pruned = catalog_->PruneDone(5, 100);
   ASSERT_TRUE(pruned.ok());
-  EXPECT_EQ(*pruned, 0);  // created at 2, not before
-  pruned = catalog_->PruneDone(3);
-  ASSERT_TRUE(pruned.ok());
-  EXPECT_EQ(*pruned, 1);
-  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.dead = 1}));
+  EXPECT_EQ(*pruned, 2);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.pending = 1, .done = 1}));
+  EXPECT_EQ(*catalog_->CountOutbox("am"), (OutboxCounts{.pending = 1}));
+
+  // However old, b-2 is b's newest row on hook, what a restart re-announces: it stays.
+  ASSERT_EQ(Claim("hook", 100), "a-3");
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["a-3"]).ok());
+  EXPECT_EQ(*catalog_->PruneDone(100, 100), 0);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.done = 2}));
+  // Once the instances are gone (their rule deleted), nothing of theirs is kept.
+  ASSERT_TRUE(catalog_->DeleteRule("hot").ok());
+  EXPECT_EQ(*catalog_->PruneDone(100, 100), 2);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), OutboxCounts{});
 }
 
 TEST_F(CatalogAlertsTest, RestartReloadsStateAndPendingNotifications) {
