@@ -141,6 +141,11 @@ StatusOr<std::int64_t> Catalog::SchemaVersion() {
   return db_->QueryInt("PRAGMA user_version");
 }
 
+StatusOr<std::int64_t> Catalog::Synchronous() {
+  std::lock_guard lock(mu_);
+  return db_->QueryInt("PRAGMA synchronous");
+}
+
 // ---- rules ----
 
 StatusOr<RuleRecord> Catalog::CreateRule(const RuleSpec& spec) {

@@ -13,7 +13,10 @@
 // write lock longer than that gives kUnavailable). Durability::kFull (the default)
 // fsyncs the WAL on every commit, so a transition that returned OK survives power
 // loss; kNormal fsyncs only at checkpoints, which survives a process crash (kill -9)
-// but may lose the last commits on power loss or an OS crash. The catalog writes per
+// but may lose the last commits on power loss or an OS crash. The outbox's own
+// bookkeeping (ClaimDue, MarkDone, MarkFailed, MoveToDead, PruneDone) commits without
+// an fsync even under kFull: losing it only makes a row be sent again, and the next
+// fsynced commit makes it durable too (the WAL is written in order). The catalog writes per
 // transition, not per point, so the fsync is affordable. Every statement is prepared
 // once at Open() and reused; values are always bound, never spliced into SQL.
 //
@@ -243,6 +246,8 @@ class Catalog {
 
   // The schema version of the open file (PRAGMA user_version).
   StatusOr<std::int64_t> SchemaVersion();
+  // The connection's PRAGMA synchronous between calls: 2 under kFull, 1 under kNormal.
+  StatusOr<std::int64_t> Synchronous();
 
   // -- rules. kInvalidArgument for a duplicate name; kNotFound for a missing one.
   StatusOr<RuleRecord> CreateRule(const RuleSpec& spec);

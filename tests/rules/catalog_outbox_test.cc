@@ -292,6 +292,33 @@ TEST_F(CatalogAlertsTest, DeadRowsReleaseTheNextOne) {
   EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.done = 1, .dead = 1}));
 }
 
+// The outbox's bookkeeping commits without an fsync; every transition after it must
+// still be fsynced: each call puts synchronous back to FULL.
+TEST_F(CatalogAlertsTest, OutboxCallsLeaveTheConnectionFullySynced) {
+  ASSERT_EQ(*catalog_->Synchronous(), 2);
+  ASSERT_TRUE(Fire("a", "firing", "inactive", 1, {{"hook", "a-1", "p"}}).ok());
+  ASSERT_TRUE(Fire("b", "firing", "inactive", 1, {{"hook", "b-1", "p"}}).ok());
+  ASSERT_EQ(Claim("hook", 10), "a-1 b-1");
+  EXPECT_EQ(*catalog_->Synchronous(), 2);
+  ASSERT_TRUE(catalog_->MarkFailed(claimed_["a-1"], "HTTP 503", 20).ok());
+  EXPECT_EQ(*catalog_->Synchronous(), 2);
+  ASSERT_TRUE(catalog_->MoveToDead(claimed_["a-1"], "too old", 21).ok());
+  EXPECT_EQ(*catalog_->Synchronous(), 2);
+  ASSERT_TRUE(catalog_->MarkDone(claimed_["b-1"]).ok());
+  EXPECT_EQ(*catalog_->Synchronous(), 2);
+  EXPECT_EQ(catalog_->MarkDone(claimed_["b-1"]).code(), StatusCode::kNotFound);
+  EXPECT_EQ(*catalog_->Synchronous(), 2);  // after a failed call too
+  ASSERT_TRUE(catalog_->PruneDone(100, 10).ok());
+  EXPECT_EQ(*catalog_->Synchronous(), 2);
+  EXPECT_EQ(*catalog_->CountOutbox("hook"), (OutboxCounts{.done = 1, .dead = 1}));
+
+  CatalogOptions normal;
+  normal.durability = Durability::kNormal;
+  StatusOr<std::unique_ptr<Catalog>> relaxed = Catalog::Open(dir_.File("n.db"), normal);
+  ASSERT_TRUE(relaxed.ok());
+  EXPECT_EQ(*(*relaxed)->Synchronous(), 1);
+}
+
 TEST_F(CatalogAlertsTest, PruneKeepsTheNewestRowOfEachLiveInstance) {
   // a: three transitions on two channels; b: one; c's rule goes away below.
   ASSERT_TRUE(
