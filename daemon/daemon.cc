@@ -387,6 +387,14 @@ void Daemon::ReloadRules(const std::string& path) {
   WarnOfUnknownChannels(*parts_->engine, *parts_->notifier);
 }
 
+void Daemon::ReloadChannels(const std::vector<ChannelConfig>& channels) {
+  if (Status s = parts_->notifier->ReloadConfigChannels(channels); !s.ok()) {
+    spdlog::error("channels: keeping the channels loaded before: {}", s.message());
+    return;
+  }
+  spdlog::info("channels: {} from the config file", channels.size());
+}
+
 Status Daemon::WriteCqOutput(const rules::ContinuousQueryBatch& batch) {
   // Kafka first: if it refuses, nothing is stored yet and the whole range is retried.
   if (Status s = parts_->notifier->ProduceContinuousQueryOutput(batch.cq_db, batch.cq_name,

@@ -68,6 +68,10 @@ class Daemon {
   // SIGHUP does. A file with errors changes nothing; the errors are logged.
   // REQUIRES: Start() succeeded; from the controlling thread.
   void ReloadRules(const std::string& path);
+  // Makes the config file's notification channels `channels`, as SIGHUP does. A set
+  // that fails the channel checks changes nothing; the error is logged.
+  // REQUIRES: Start() succeeded; from the controlling thread.
+  void ReloadChannels(const std::vector<ChannelConfig>& channels);
 
  private:
   struct Parts;

@@ -89,9 +89,11 @@ void Reload(const std::string& path, tidewatch::daemon::Daemon& daemon) {
     return;
   }
   tidewatch::daemon::ConfigureLogging(config->log);
-  daemon.ReloadRules(config->rules.file);
+  daemon.ReloadChannels(config->channels);
+  daemon.ReloadRules(config->rules.file);  // after the channels: it warns of unknown ones
   spdlog::info(
-      "SIGHUP: log settings and the rules file reloaded from {}; other changes take a restart",
+      "SIGHUP: log settings, [[channels]] and the rules file reloaded from {}; other changes "
+      "take a restart",
       path);
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
@@ -89,49 +90,11 @@ Notifier::~Notifier() { Stop(); }
 
 Status Notifier::Start() {
   std::lock_guard change(change_mu_);
-  std::set<std::string, std::less<>> config_names;
-  for (const ChannelConfig& c : options_.config_channels) config_names.insert(c.name);
-  StatusOr<std::vector<rules::ChannelRecord>> stored = catalog_.ListChannels();
-  if (!stored.ok()) return stored.status();
-  std::vector<ChannelInfo> channels;
-  for (const rules::ChannelRecord& record : *stored) {
-    if (config_names.contains(record.name)) {
-      if (record.source != "config") {
-        spdlog::warn("channel {} of the API is replaced by the config file's", record.name);
-      }
-      continue;  // re-written from the config below
-    }
-    if (record.source == "config") {
-      spdlog::info("channel {} left the config file; deleted", record.name);
-      if (Status s = catalog_.DeleteChannel(record.name); !s.ok()) return s;
-      continue;
-    }
-    StatusOr<ChannelConfig> config = ParseChannelJson(record.config);
-    if (!config.ok()) {
-      spdlog::error("channel {} in the catalog is unusable, left out: {}", record.name,
-                    config.status().message());
-      continue;
-    }
-    channels.push_back(ToInfo(record, std::move(*config), ChannelSource::kApi));
-  }
-  for (const ChannelConfig& config : options_.config_channels) {
-    const rules::ChannelSpec spec{config.name, config.kind, ChannelConfigToJson(config), "config"};
-    StatusOr<rules::ChannelRecord> record = catalog_.UpdateChannel(spec);
-    if (!record.ok() && record.status().code() == StatusCode::kNotFound) {
-      record = catalog_.CreateChannel(spec);
-    }
-    if (!record.ok()) return record.status();
-    channels.push_back(ToInfo(*record, config, ChannelSource::kConfig));
-  }
-  std::sort(channels.begin(), channels.end(), [](const ChannelInfo& a, const ChannelInfo& b) {
-    return a.config.name < b.config.name;
-  });
-  std::vector<ChannelConfig> configs;
-  for (const ChannelInfo& c : channels) configs.push_back(c.config);
-  if (Status s = CheckChannels(configs); !s.ok()) return s;
+  StatusOr<std::vector<ChannelInfo>> channels = SyncConfigChannels(options_.config_channels);
+  if (!channels.ok()) return channels.status();
   {
     std::lock_guard lock(mu_);
-    channels_ = std::move(channels);
+    channels_ = std::move(*channels);
     stopping_ = false;
   }
   // Rows leased by senders of a process that died are due now, not when their lease
@@ -142,6 +105,78 @@ Status Notifier::Start() {
   if (Status s = Rebuild(); !s.ok()) return s;
   housekeeping_ = std::thread([this] { RunHousekeeping(); });
   return Status::Ok();
+}
+
+Status Notifier::ReloadConfigChannels(const std::vector<ChannelConfig>& config_channels) {
+  std::lock_guard change(change_mu_);
+  StatusOr<std::vector<ChannelInfo>> channels = SyncConfigChannels(config_channels);
+  if (!channels.ok()) return channels.status();
+  {
+    std::lock_guard lock(mu_);
+    channels_ = std::move(*channels);
+  }
+  return Rebuild();
+}
+
+StatusOr<std::vector<ChannelInfo>> Notifier::SyncConfigChannels(
+    const std::vector<ChannelConfig>& config_channels) {
+  std::set<std::string, std::less<>> config_names;
+  for (const ChannelConfig& c : config_channels) config_names.insert(c.name);
+  StatusOr<std::vector<rules::ChannelRecord>> stored = catalog_.ListChannels();
+  if (!stored.ok()) return stored.status();
+  std::vector<ChannelInfo> channels;  // the API's, then the config's
+  std::vector<std::string> left;      // config channels no longer in the config
+  std::map<std::string, rules::ChannelRecord, std::less<>> stored_config;  // by name
+  for (const rules::ChannelRecord& record : *stored) {
+    if (config_names.contains(record.name)) {
+      if (record.source != "config") {
+        spdlog::warn("channel {} of the API is replaced by the config file's", record.name);
+      } else {
+        stored_config.emplace(record.name, record);
+      }
+      continue;
+    }
+    if (record.source == "config") {
+      left.push_back(record.name);
+      continue;
+    }
+    StatusOr<ChannelConfig> config = ParseChannelJson(record.config);
+    if (!config.ok()) {
+      spdlog::error("channel {} in the catalog is unusable, left out: {}", record.name,
+                    config.status().message());
+      continue;
+    }
+    channels.push_back(ToInfo(record, std::move(*config), ChannelSource::kApi));
+  }
+  // The whole set is checked before anything is written: a config that fails (a
+  // fallback naming no channel) changes nothing.
+  std::vector<ChannelConfig> configs;
+  for (const ChannelInfo& c : channels) configs.push_back(c.config);
+  configs.insert(configs.end(), config_channels.begin(), config_channels.end());
+  if (Status s = CheckChannels(configs); !s.ok()) return s;
+
+  for (const std::string& name : left) {
+    spdlog::info("channel {} left the config file; deleted", name);
+    if (Status s = catalog_.DeleteChannel(name); !s.ok()) return s;
+  }
+  for (const ChannelConfig& config : config_channels) {
+    const rules::ChannelSpec spec{config.name, config.kind, ChannelConfigToJson(config), "config"};
+    const auto same = stored_config.find(config.name);
+    StatusOr<rules::ChannelRecord> record =
+        same != stored_config.end() && same->second.kind == spec.kind &&
+                same->second.config == spec.config
+            ? StatusOr<rules::ChannelRecord>(same->second)  // unchanged: keeps updated_at
+            : catalog_.UpdateChannel(spec);
+    if (!record.ok() && record.status().code() == StatusCode::kNotFound) {
+      record = catalog_.CreateChannel(spec);
+    }
+    if (!record.ok()) return record.status();
+    channels.push_back(ToInfo(*record, config, ChannelSource::kConfig));
+  }
+  std::sort(channels.begin(), channels.end(), [](const ChannelInfo& a, const ChannelInfo& b) {
+    return a.config.name < b.config.name;
+  });
+  return channels;
 }
 
 void Notifier::Stop() {

@@ -20,6 +20,8 @@
 //               - every `prune_interval`, deletes done rows older than
 //                 `outbox_retention` (Catalog::PruneDone keeps each alert instance's
 //                 newest row per channel), in batches, counted in outbox_pruned.
+//   ReloadConfigChannels()  on SIGHUP, the same for the config file's channels as read
+//             again, then a rebuild as for Put/Delete.
 //   Notify()  after every catalog commit that enqueued rows (the rule engine's
 //             on_commit hook): idle senders claim at once.
 //   Put/Delete  change an API channel: stored in the catalog first, then the worker is
@@ -101,6 +103,11 @@ class Notifier {
   // with the stored API channels (an API channel named like a config channel is
   // replaced by it, with a warning).
   Status Start();
+  // SIGHUP: makes the config channels exactly `config_channels` (created, changed,
+  // deleted as at Start(); an unchanged one keeps its updated_at) and rebuilds the
+  // worker. The set with the API channels is checked first: on kInvalidArgument
+  // nothing changed. REQUIRES: started.
+  Status ReloadConfigChannels(const std::vector<ChannelConfig>& config_channels);
   void Stop();  // idempotent
   void Notify();
 
@@ -126,6 +133,10 @@ class Notifier {
  private:
   struct Running;  // the worker and emitters of one build
 
+  // Stores `config_channels` in the catalog as the config's channels (see Start()) and
+  // returns the whole set, by name. REQUIRES: change_mu_ held.
+  StatusOr<std::vector<ChannelInfo>> SyncConfigChannels(
+      const std::vector<ChannelConfig>& config_channels);
   // Builds the emitters and a worker for channels_ and swaps them in for the running
   // ones. REQUIRES: change_mu_ held.
   Status Rebuild();
@@ -140,7 +151,7 @@ class Notifier {
   rules::Catalog& catalog_;
   const NotifierOptions options_;
 
-  std::mutex change_mu_;  // serialises Start/Put/Delete/Stop rebuilds
+  std::mutex change_mu_;  // serialises Start/Reload/Put/Delete/Stop rebuilds
   mutable std::mutex mu_;
   std::condition_variable wake_;
   // Guarded by mu_.

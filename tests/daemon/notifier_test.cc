@@ -255,5 +255,49 @@ TEST_F(NotifierTest, ApiChannelsAreStoredRebuiltAndKeptAcrossRestarts) {
   EXPECT_EQ(catalog_->GetChannel("hook").status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(NotifierTest, ReloadMakesTheConfigChannelsThoseOfTheFile) {
+  TestReceiver receiver;
+  auto notifier = Make({Webhook("a", receiver.Url("/a-old")), Webhook("b", receiver.Url("/b"))});
+  ASSERT_TRUE(notifier->Start().ok());
+  ASSERT_TRUE(notifier->Put(Webhook("api", receiver.Url("/api"))).ok());
+  const auto names = [&] {
+    std::vector<std::string> out;
+    for (const ChannelInfo& info : notifier->List()) {
+      out.push_back(info.config.name + "/" + std::string(ChannelSourceName(info.source)));
+    }
+    return out;
+  };
+
+  // a changes, b leaves, c comes; the API's channel stays.
+  ASSERT_TRUE(notifier
+                  ->ReloadConfigChannels(
+                      {Webhook("a", receiver.Url("/a-new")), Webhook("c", receiver.Url("/c"))})
+                  .ok());
+  EXPECT_THAT(names(), ::testing::ElementsAre("a/config", "api/api", "c/config"));
+  EXPECT_EQ(catalog_->GetChannel("b").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->GetChannel("c")->source, "config");
+  Enqueue("pt-001", "firing", "a", "a-1");
+  notifier->Notify();
+  ASSERT_TRUE(receiver.WaitForRequests(1));
+  EXPECT_EQ(receiver.requests()[0].target, "/a-new");
+
+  // A set that fails the checks changes nothing.
+  ChannelConfig dangling = Webhook("a", receiver.Url("/a-newer"));
+  dangling.fallback = "nowhere";
+  const Status refused = notifier->ReloadConfigChannels({dangling});
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << refused.ToString();
+  EXPECT_THAT(names(), ::testing::ElementsAre("a/config", "api/api", "c/config"));
+  EXPECT_EQ(notifier->Get("a")->config.url, receiver.Url("/a-new"));
+  EXPECT_TRUE(catalog_->GetChannel("c").ok());
+
+  // Reading the same file again keeps what did not change as it was.
+  const std::int64_t updated_at = notifier->Get("c")->updated_at;
+  ASSERT_TRUE(notifier
+                  ->ReloadConfigChannels(
+                      {Webhook("a", receiver.Url("/a-new")), Webhook("c", receiver.Url("/c"))})
+                  .ok());
+  EXPECT_EQ(notifier->Get("c")->updated_at, updated_at);
+}
+
 }  // namespace
 }  // namespace tidewatch::daemon
