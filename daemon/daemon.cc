@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -279,9 +280,11 @@ void Daemon::AddRoutes() {
   WriteEndpointOptions write;
   write.max_body = config_.http.max_body;
   AddWriteEndpoint(http, *p.http_write, write);
-  AddRulesApi(http, *p.engine, [notifier = p.notifier.get()](std::string_view channel) {
-    return notifier->Get(channel).ok();
-  });
+  AddRulesApi(http, *p.engine,
+              [notifier = p.notifier.get()](const std::vector<std::string>& channels,
+                                            const std::function<void()>& change) {
+                return notifier->WithChannels(channels, change);
+              });
   AddAlertsApi(http, *p.engine);
   AddChannelsApi(http, *p.notifier);
   http.Handle("/query", {"GET", "POST"}, Role::kRead,

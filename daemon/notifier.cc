@@ -289,6 +289,16 @@ bool Notifier::ManagedByConfig(std::string_view name) const {
   return info.ok() && info->source == ChannelSource::kConfig;
 }
 
+Status Notifier::WithChannels(const std::vector<std::string>& names,
+                              const std::function<void()>& change) {
+  std::lock_guard change_lock(change_mu_);
+  for (const std::string& name : names) {
+    if (StatusOr<ChannelInfo> info = Get(name); !info.ok()) return info.status();
+  }
+  change();
+  return Status::Ok();
+}
+
 StatusOr<std::pair<ChannelInfo, bool>> Notifier::Put(const ChannelConfig& channel) {
   std::lock_guard change(change_mu_);
   std::vector<ChannelConfig> configs;
@@ -426,7 +436,11 @@ NotifierStats Notifier::Stats() const {
 }
 
 void Notifier::RunHousekeeping() {
-  std::int64_t next_prune = 0;  // wall clock ns; the first round prunes
+  // A prune pass may take several rounds (PruneOutbox works a slice per round, so the
+  // re-sends above are not held up); the next pass starts prune_interval after the last
+  // one finished. -1: no pass under way.
+  std::int64_t prune_after = -1;
+  auto next_pass = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
   while (!stopping_) {
     wake_.wait_for(lock, options_.housekeeping_interval, [this] { return stopping_; });
@@ -442,9 +456,10 @@ void Notifier::RunHousekeeping() {
     }
     const std::int64_t unrouted = SweepUnrouted(now);
     std::int64_t pruned = 0;
-    if (options_.outbox_retention.count() > 0 && now >= next_prune) {
-      pruned = PruneOutbox(now);
-      next_prune = now + options_.prune_interval.count();
+    if (options_.outbox_retention.count() > 0) {
+      if (prune_after < 0 && std::chrono::steady_clock::now() >= next_pass) prune_after = 0;
+      if (prune_after >= 0) pruned = PruneOutbox(now, prune_after);
+      if (prune_after < 0) next_pass = std::chrono::steady_clock::now() + options_.prune_interval;
     }
     lock.lock();
     unrouted_dead_ += unrouted;
@@ -452,21 +467,29 @@ void Notifier::RunHousekeeping() {
   }
 }
 
-std::int64_t Notifier::PruneOutbox(std::int64_t now) {
-  // Small batches, each its own statement: the engine's commits wait for the catalog
-  // only as long as one batch takes. A backlog beyond the cap is left for the next round.
-  constexpr std::int64_t kBatch = 500;
-  constexpr int kMaxBatches = 200;
+std::int64_t Notifier::PruneOutbox(std::int64_t now, std::int64_t& after) {
+  // Steps of 1000 rows, each its own catalog call: the engine's commits wait for one
+  // step at most. A round works for 50 ms at most, then leaves the rest of the pass.
+  constexpr std::int64_t kStep = 1000;
+  constexpr auto kSlice = std::chrono::milliseconds(50);
+  const auto deadline = std::chrono::steady_clock::now() + kSlice;
   const std::int64_t before = now - options_.outbox_retention.count();
   std::int64_t pruned = 0;
-  for (int i = 0; i < kMaxBatches; ++i) {
-    StatusOr<std::int64_t> deleted = catalog_.PruneDone(before, kBatch);
-    if (!deleted.ok()) {
-      spdlog::warn("outbox prune: {}", deleted.status().message());
+  while (std::chrono::steady_clock::now() < deadline) {
+    StatusOr<rules::PruneStep> step = catalog_.PruneDone(before, now, after, kStep);
+    if (!step.ok()) {
+      spdlog::warn("outbox prune: {}", step.status().message());
+      after = -1;  // the next pass starts over
       break;
     }
-    pruned += *deleted;
-    if (*deleted < kBatch) break;
+    pruned += step->deleted;
+    after = step->next;
+    if (step->finished) {
+      after = -1;
+      break;
+    }
+    std::lock_guard lock(mu_);
+    if (stopping_) break;
   }
   return pruned;
 }

@@ -19,7 +19,8 @@
 //                 "no channel named <x>", counted in unrouted_dead();
 //               - every `prune_interval`, deletes done rows older than
 //                 `outbox_retention` (Catalog::PruneDone keeps each alert instance's
-//                 newest row per channel), in batches, counted in outbox_pruned.
+//                 newest row per channel), in steps of 1000 rows, at most 50 ms a
+//                 round, counted in outbox_pruned.
 //   ReloadConfigChannels()  on SIGHUP, the same for the config file's channels as read
 //             again, then a rebuild as for Put/Delete.
 //   Notify()  after every catalog commit that enqueued rows (the rule engine's
@@ -124,6 +125,11 @@ class Notifier {
   // names, or one that rules send to (options.rules_naming; the message names them).
   Status Delete(std::string_view name);
   bool ManagedByConfig(std::string_view name) const;
+  // Runs `change` if every channel in `names` exists, with the set held still until it
+  // returns (no Put, Delete or reload meanwhile); else kNotFound "no channel named
+  // \"x\"" and `change` does not run. For storing a rule that names channels: a
+  // Delete() then sees the rule (options.rules_naming), or the rule sees the delete.
+  Status WithChannels(const std::vector<std::string>& names, const std::function<void()>& change);
 
   Status ProduceContinuousQueryOutput(std::string_view db, std::string_view cq,
                                       std::string_view line_protocol);
@@ -145,8 +151,10 @@ class Notifier {
   void RunHousekeeping();
   // Dead-letters pending rows of channels not in the set; returns how many.
   std::int64_t SweepUnrouted(std::int64_t now);
-  // Deletes done rows older than the retention; returns how many.
-  std::int64_t PruneOutbox(std::int64_t now);
+  // Works on a pass of deleting done rows older than the retention, from id `after`
+  // on, for one slice of time; returns how many it deleted and sets `after` to where it
+  // stopped, or -1 when the pass is over.
+  std::int64_t PruneOutbox(std::int64_t now, std::int64_t& after);
 
   rules::Catalog& catalog_;
   const NotifierOptions options_;

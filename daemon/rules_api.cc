@@ -1,6 +1,7 @@
 #include "daemon/rules_api.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,18 +83,17 @@ Response ListRules(const rules::RuleEngine& engine) {
   return JsonResponse(200, Json{{"rules", std::move(list)}});
 }
 
-// 400 when the rule sends to a channel that does not exist; nullopt when every one does.
-std::optional<Response> RefuseUnknownChannel(const rules::RuleDefinition& definition,
-                                             const ChannelExists& channel_exists) {
-  for (const std::string& channel : definition.channels) {
-    if (!channel_exists(channel)) {
-      return Response::Error(400, "channels: no channel named \"" + channel + "\"");
-    }
-  }
-  return std::nullopt;
+// The answer of `change`, run while the rule's channels exist and stay; 400 when one
+// does not exist.
+Response WithChannelsOf(const rules::RuleDefinition& definition, const WithChannels& with_channels,
+                        const std::function<Response()>& change) {
+  Response answer;
+  const Status held = with_channels(definition.channels, [&] { answer = change(); });
+  if (!held.ok()) return Response::Error(400, "channels: " + held.message());
+  return answer;
 }
 
-Response CreateRule(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+Response CreateRule(rules::RuleEngine& engine, const WithChannels& with_channels,
                     const Request& request) {
   bool dry_run = false;
   if (const auto it = request.query.find("dry_run"); it != request.query.end()) {
@@ -111,18 +111,17 @@ Response CreateRule(rules::RuleEngine& engine, const ChannelExists& channel_exis
     for (const rules::DryRunAlert& alert : alerts.value()) list.push_back(DryRunJson(alert));
     return JsonResponse(200, Json{{"alerts", std::move(list)}});
   }
-  if (auto refused = RefuseUnknownChannel(definition.value(), channel_exists)) {
-    return std::move(*refused);
-  }
-  StatusOr<rules::RuleStatus> created = engine.CreateRule(definition.value(), ActorOf(request));
-  // The engine says kInvalidArgument for a taken name too; the name tells them apart.
-  if (!created.ok() && engine.GetRule(definition.value().name).ok()) {
-    return Response::Error(409, Quoted(definition.value().name) + " already exists");
-  }
-  return RuleResponse(201, created);
+  return WithChannelsOf(definition.value(), with_channels, [&] {
+    StatusOr<rules::RuleStatus> created = engine.CreateRule(definition.value(), ActorOf(request));
+    // The engine says kInvalidArgument for a taken name too; the name tells them apart.
+    if (!created.ok() && engine.GetRule(definition.value().name).ok()) {
+      return Response::Error(409, Quoted(definition.value().name) + " already exists");
+    }
+    return RuleResponse(201, created);
+  });
 }
 
-Response UpdateRule(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+Response UpdateRule(rules::RuleEngine& engine, const WithChannels& with_channels,
                     const Request& request, std::string_view name) {
   StatusOr<rules::RuleDefinition> definition = rules::ParseRuleJson(request.body);
   if (!definition.ok()) return Response::Error(400, definition.status().message());
@@ -132,16 +131,15 @@ Response UpdateRule(rules::RuleEngine& engine, const ChannelExists& channel_exis
                                     std::string(name) + "\"");
   }
   if (auto refused = RefuseChange(engine, name)) return std::move(*refused);
-  if (auto refused = RefuseUnknownChannel(definition.value(), channel_exists)) {
-    return std::move(*refused);
-  }
-  return RuleResponse(200, engine.UpdateRule(definition.value(), ActorOf(request)));
+  return WithChannelsOf(definition.value(), with_channels, [&] {
+    return RuleResponse(200, engine.UpdateRule(definition.value(), ActorOf(request)));
+  });
 }
 
-Response OneRule(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+Response OneRule(rules::RuleEngine& engine, const WithChannels& with_channels,
                  const Request& request, std::string_view name) {
   if (internal::IsGet(request)) return RuleResponse(200, engine.GetRule(name));
-  if (request.method == "PUT") return UpdateRule(engine, channel_exists, request, name);
+  if (request.method == "PUT") return UpdateRule(engine, with_channels, request, name);
   if (request.method == "DELETE") {
     if (auto refused = RefuseChange(engine, name)) return std::move(*refused);
     const Status deleted = engine.DeleteRule(name, ActorOf(request));
@@ -157,19 +155,19 @@ Response SetEnabled(rules::RuleEngine& engine, const Request& request, std::stri
   return RuleResponse(200, engine.SetRuleEnabled(name, enabled, ActorOf(request)));
 }
 
-Response HandleRules(rules::RuleEngine& engine, const ChannelExists& channel_exists,
+Response HandleRules(rules::RuleEngine& engine, const WithChannels& with_channels,
                      const Request& request) {
   std::string_view rest = std::string_view(request.path).substr(kRulesApiPath.size());
   if (rest.empty()) {
     if (internal::IsGet(request)) return ListRules(engine);
-    if (request.method == "POST") return CreateRule(engine, channel_exists, request);
+    if (request.method == "POST") return CreateRule(engine, with_channels, request);
     return internal::MethodNotAllowed({"GET", "POST"});
   }
   rest.remove_prefix(1);  // the server routes only "/api/v1/rules/..." here
   const std::size_t slash = rest.find('/');
   const std::string_view name = rest.substr(0, slash);
   if (!name.empty() && slash == std::string_view::npos) {
-    return OneRule(engine, channel_exists, request, name);
+    return OneRule(engine, with_channels, request, name);
   }
   if (!name.empty()) {
     const std::string_view action = rest.substr(slash + 1);
@@ -182,16 +180,16 @@ Response HandleRules(rules::RuleEngine& engine, const ChannelExists& channel_exi
 
 }  // namespace
 
-HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine, ChannelExists channel_exists) {
-  return [&engine, channel_exists = std::move(channel_exists)](const Request& request) {
-    return HandleRules(engine, channel_exists, request);
+HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine, WithChannels with_channels) {
+  return [&engine, with_channels = std::move(with_channels)](const Request& request) {
+    return HandleRules(engine, with_channels, request);
   };
 }
 
-void AddRulesApi(HttpServer& server, rules::RuleEngine& engine, ChannelExists channel_exists) {
+void AddRulesApi(HttpServer& server, rules::RuleEngine& engine, WithChannels with_channels) {
   server.HandlePrefix(std::string(kRulesApiPath), {"GET", "POST", "PUT", "DELETE"},
                       internal::ReadForGetElseWrite,
-                      MakeRulesHandler(engine, std::move(channel_exists)));
+                      MakeRulesHandler(engine, std::move(with_channels)));
 }
 
 }  // namespace tidewatch::daemon

@@ -34,7 +34,9 @@
 #define TIDEWATCH_DAEMON_RULES_API_H_
 
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/http_server.h"
 #include "rules/rule_engine.h"
@@ -43,16 +45,19 @@ namespace tidewatch::daemon {
 
 inline constexpr std::string_view kRulesApiPath = "/api/v1/rules";
 
-// Whether a notification channel of that name exists (the daemon asks its Notifier).
-// Called on HTTP threads, so it must be thread-safe.
-using ChannelExists = std::function<bool(std::string_view name)>;
+// Runs `change` (storing a rule that sends to `channels`) only if every one of them
+// exists, and holds them there until it returns, so a concurrent channel delete cannot
+// slip between the check and the change; else kNotFound with the reason ("no channel
+// named ..."). The daemon passes Notifier::WithChannels. Called on HTTP threads.
+using WithChannels = std::function<Status(const std::vector<std::string>& channels,
+                                          const std::function<void()>& change)>;
 
 // The handler of everything under /api/v1/rules. REQUIRES: `engine` outlives it.
-HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine, ChannelExists channel_exists);
+HttpServer::Handler MakeRulesHandler(rules::RuleEngine& engine, WithChannels with_channels);
 
 // Routes /api/v1/rules and the paths below it to MakeRulesHandler().
 // REQUIRES: before server.Start().
-void AddRulesApi(HttpServer& server, rules::RuleEngine& engine, ChannelExists channel_exists);
+void AddRulesApi(HttpServer& server, rules::RuleEngine& engine, WithChannels with_channels);
 
 }  // namespace tidewatch::daemon
 

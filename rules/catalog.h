@@ -18,7 +18,8 @@
 // an fsync even under kFull: losing it only makes a row be sent again, and the next
 // fsynced commit makes it durable too (the WAL is written in order). The catalog writes per
 // transition, not per point, so the fsync is affordable. Every statement is prepared
-// once at Open() and reused; values are always bound, never spliced into SQL.
+// once at Open() and reused (the outbox calls' two PRAGMAs are run as text); values
+// are always bound, never spliced into SQL.
 //
 // Times are int64 nanoseconds since the Unix epoch, as everywhere in tidewatch.
 //
@@ -230,6 +231,13 @@ struct OutboxCounts {
   friend bool operator==(const OutboxCounts&, const OutboxCounts&) = default;
 };
 
+struct PruneStep {
+  std::int64_t deleted = 0;
+  std::int64_t next = 0;  // the `after` of the next step
+  bool finished = false;  // nothing older than `before` lies beyond `next`
+  friend bool operator==(const PruneStep&, const PruneStep&) = default;
+};
+
 class Catalog {
  public:
   // Opens or creates the catalog at `path` and migrates its schema to the newest
@@ -315,10 +323,16 @@ class Catalog {
   // Moves a pending row to the dead-letter table (with `reason` and the time it died),
   // releasing the next row of its instance. kNotFound unless the row is pending.
   Status MoveToDead(std::int64_t id, std::string_view reason, std::int64_t now);
-  // Deletes up to `limit` done rows created before `before`, oldest first, and returns
-  // how many. The newest row of each live instance on each channel stays whatever its
-  // age: it is what LatestPerInstance announces again after a restart. Dead rows stay.
-  StatusOr<std::int64_t> PruneDone(std::int64_t before, std::int64_t limit);
+  // One step of a pass that deletes the done rows created before `before`: it looks at
+  // the (up to) `limit` rows after id `after` and deletes those of them, so a step
+  // holds the catalog for `limit` rows at most and a pass (after = 0, then each step's
+  // `next`) reads each old row once. The newest row of each live instance on each
+  // channel stays whatever its age: it is what LatestPerInstance announces again after
+  // a restart. Dead rows stay. Ids follow creation times, so the pass is `finished` at
+  // the first row created in [before, now] (or the end of the outbox); a row dated after
+  // `now` (a clock that was wrong) does not end it.
+  StatusOr<PruneStep> PruneDone(std::int64_t before, std::int64_t now, std::int64_t after,
+                                std::int64_t limit);
   StatusOr<OutboxCounts> CountOutbox(std::string_view channel);
   // Makes every pending row whose next attempt is after `now` due at `now`: leases of
   // senders that died with the previous process, and backoffs. Returns how many.
@@ -347,6 +361,14 @@ class Catalog {
                        std::string_view actor, std::string_view action, std::string_view from_state,
                        std::string_view details, std::span<const OutboxRow> outbox);
 
+  // Runs `op` (an outbox call's writes) without the WAL fsync under kFull; defined and
+  // used in catalog_outbox.cc. REQUIRES: mu_ held.
+  template <typename Op>
+  auto WithoutFsync(Op op) -> decltype(op());
+  // Puts synchronous back to FULL if WithoutFsync could not; before every write that
+  // must be fsynced. REQUIRES: mu_ held.
+  Status RestoreFullSync();
+
   // Constant after construction.
   const CatalogOptions options_;
 
@@ -354,6 +376,7 @@ class Catalog {
   // Guarded by mu_. statements_ is declared after db_ so it is destroyed first.
   std::unique_ptr<internal::SqliteDb> db_;
   std::unique_ptr<internal::CatalogStatements> statements_;
+  bool sync_relaxed_ = false;  // synchronous may be NORMAL under kFull (WithoutFsync)
 };
 
 }  // namespace tidewatch::rules

@@ -145,6 +145,7 @@ Status Catalog::RecordTransition(const TransitionRecord& transition,
                                  std::span<const OutboxRow> outbox) {
   if (Status s = ValidateInstance(transition.instance, outbox); !s.ok()) return s;
   std::lock_guard lock(mu_);
+  if (Status s = RestoreFullSync(); !s.ok()) return s;
   SqliteTransaction tx(*db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   if (Status s = WriteInstance(transition.instance, transition.time, transition.actor, "transition",
@@ -161,6 +162,7 @@ Status Catalog::RecordTransitions(std::span<const TransitionWrite> writes) {
   }
   if (writes.empty()) return Status();
   std::lock_guard lock(mu_);
+  if (Status s = RestoreFullSync(); !s.ok()) return s;
   SqliteTransaction tx(*db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   for (const TransitionWrite& write : writes) {
@@ -182,6 +184,7 @@ Status Catalog::RecordOperatorAction(const OperatorActionRecord& action,
   }
   const std::string_view name = OperatorActionName(action.kind);
   std::lock_guard lock(mu_);
+  if (Status s = RestoreFullSync(); !s.ok()) return s;
   SqliteTransaction tx(*db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   if (Status s = WriteInstance(action.instance, action.time, action.user, name, action.from_state,

@@ -32,28 +32,33 @@ std::string NotPending(std::int64_t id) {
   return "outbox row " + std::to_string(id) + " is not pending";
 }
 
-// Runs `op`, whose commits the outbox's own bookkeeping, without their WAL fsync under
-// Durability::kFull. Losing such a commit to a power cut only means a row is sent again
-// (at least once, same Idempotency-Key), and the next fsynced commit, a transition's,
-// makes it durable too: the WAL is written in order. The fsyncs it saves were each
-// taken with mu_ held, so the engine's commits queued behind them.
-// REQUIRES: mu_ held, no transaction open.
+}  // namespace
+
+// The outbox's own bookkeeping needs no fsync (see the file comment of catalog.h).
+// Under kFull `op` runs at synchronous=NORMAL; FULL comes back after it, and if that
+// fails, before the next transition (RestoreFullSync), which would refuse to commit
+// rather than commit unsynced. REQUIRES: mu_ held, no transaction open.
 template <typename Op>
-auto WithoutFsync(internal::SqliteDb& db, Durability durability, Op op) -> decltype(op()) {
-  if (durability != Durability::kFull) return op();
-  if (Status s = db.Exec("PRAGMA synchronous = NORMAL"); !s.ok()) return s;
+auto Catalog::WithoutFsync(Op op) -> decltype(op()) {
+  if (options_.durability != Durability::kFull) return op();
+  if (Status s = db_->Exec("PRAGMA synchronous = NORMAL"); !s.ok()) return s;
+  sync_relaxed_ = true;
   auto result = op();
-  // A failure here would leave later transitions unsynced: it is the call's error.
-  if (Status s = db.Exec("PRAGMA synchronous = FULL"); !s.ok()) return s;
+  if (Status s = RestoreFullSync(); !s.ok()) return s;
   return result;
 }
 
-}  // namespace
+Status Catalog::RestoreFullSync() {
+  if (!sync_relaxed_) return Status::Ok();
+  if (Status s = db_->Exec("PRAGMA synchronous = FULL"); !s.ok()) return s;
+  sync_relaxed_ = false;
+  return Status::Ok();
+}
 
 StatusOr<std::vector<OutboxEntry>> Catalog::ClaimDue(std::string_view channel, std::int64_t now,
                                                      std::int64_t limit, std::int64_t lease_until) {
   std::lock_guard lock(mu_);
-  return WithoutFsync(*db_, options_.durability, [&]() -> StatusOr<std::vector<OutboxEntry>> {
+  return WithoutFsync([&]() -> StatusOr<std::vector<OutboxEntry>> {
     SqliteTransaction tx(*db_);
     if (Status s = tx.Begin(); !s.ok()) return s;
     StatusOr<std::vector<OutboxEntry>> due =
@@ -71,14 +76,13 @@ StatusOr<std::vector<OutboxEntry>> Catalog::ClaimDue(std::string_view channel, s
 
 Status Catalog::MarkDone(std::int64_t id) {
   std::lock_guard lock(mu_);
-  return WithoutFsync(*db_, options_.durability, [&] {
-    return RequireChange(*db_, statements_->mark_done.Run(id), NotPending(id));
-  });
+  return WithoutFsync(
+      [&] { return RequireChange(*db_, statements_->mark_done.Run(id), NotPending(id)); });
 }
 
 Status Catalog::MarkFailed(std::int64_t id, std::string_view error, std::int64_t next_attempt_at) {
   std::lock_guard lock(mu_);
-  return WithoutFsync(*db_, options_.durability, [&] {
+  return WithoutFsync([&] {
     return RequireChange(*db_, statements_->mark_failed.Run(id, error, next_attempt_at),
                          NotPending(id));
   });
@@ -86,7 +90,7 @@ Status Catalog::MarkFailed(std::int64_t id, std::string_view error, std::int64_t
 
 Status Catalog::MoveToDead(std::int64_t id, std::string_view reason, std::int64_t now) {
   std::lock_guard lock(mu_);
-  return WithoutFsync(*db_, options_.durability, [&] {
+  return WithoutFsync([&] {
     SqliteTransaction tx(*db_);
     if (Status s = tx.Begin(); !s.ok()) return s;
     if (Status s =
@@ -99,11 +103,33 @@ Status Catalog::MoveToDead(std::int64_t id, std::string_view reason, std::int64_
   });
 }
 
-StatusOr<std::int64_t> Catalog::PruneDone(std::int64_t before, std::int64_t limit) {
+StatusOr<PruneStep> Catalog::PruneDone(std::int64_t before, std::int64_t now, std::int64_t after,
+                                       std::int64_t limit) {
   std::lock_guard lock(mu_);
-  return WithoutFsync(*db_, options_.durability, [&]() -> StatusOr<std::int64_t> {
-    if (Status s = statements_->prune_done.Run(before, limit); !s.ok()) return s;
-    return db_->changes();
+  struct Row {
+    std::int64_t id;
+    std::int64_t created_at;
+  };
+  StatusOr<std::vector<Row>> window = statements_->prune_window.QueryAll(
+      [](const SqliteCursor& c) {
+        return Row{c.Int(0), c.Int(1)};
+      },
+      after, limit);
+  if (!window.ok()) return window.status();
+  PruneStep step{
+      .deleted = 0, .next = after, .finished = window->size() < static_cast<std::size_t>(limit)};
+  for (const Row& row : *window) {
+    if (row.created_at >= before && row.created_at <= now) {
+      step.finished = true;
+      break;
+    }
+    step.next = row.id;
+  }
+  if (step.next == after) return step;
+  return WithoutFsync([&]() -> StatusOr<PruneStep> {
+    if (Status s = statements_->prune_done.Run(after, step.next, before); !s.ok()) return s;
+    step.deleted = db_->changes();
+    return step;
   });
 }
 

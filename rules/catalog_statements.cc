@@ -111,16 +111,15 @@ StatusOr<std::unique_ptr<CatalogStatements>> PrepareCatalogStatements(SqliteDb& 
        "payload, created_at, attempts, last_error, ?2, ?3 FROM outbox "
        "WHERE id = ?1 AND state = 'pending'"},
       {&st->delete_pending, "DELETE FROM outbox WHERE id = ?1 AND state = 'pending'"},
-      // Rows are scanned in id order (about creation order) only up to the first row
-      // created at or after ?1, so a prune reads what it deletes plus the kept rows.
+      {&st->prune_window, "SELECT id, created_at FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2"},
+      // A newer row of the instance on the channel: "state IN" lets the lookup seek
+      // outbox_order (channel, ordering_key, state, id) instead of reading every row.
       {&st->prune_done,
-       "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox AS o WHERE o.state = 'done' "
-       "AND o.created_at < ?1 AND o.id < COALESCE((SELECT n.id FROM outbox AS n "
-       "WHERE n.created_at >= ?1 ORDER BY n.id LIMIT 1), 9223372036854775807) "
-       "AND (o.id < (SELECT MAX(e.id) FROM outbox AS e WHERE e.channel = o.channel "
-       "AND e.ordering_key = o.ordering_key) OR NOT EXISTS (SELECT 1 FROM alert_instances "
-       "AS a WHERE a.rule_id = o.rule_id AND a.instance_key = o.instance_key)) "
-       "ORDER BY o.id LIMIT ?2)"},
+       "DELETE FROM outbox WHERE id > ?1 AND id <= ?2 AND state = 'done' AND created_at < ?3 "
+       "AND (EXISTS (SELECT 1 FROM outbox AS e WHERE e.channel = outbox.channel "
+       "AND e.ordering_key = outbox.ordering_key AND e.state IN ('done', 'pending') "
+       "AND e.id > outbox.id) OR NOT EXISTS (SELECT 1 FROM alert_instances AS a "
+       "WHERE a.rule_id = outbox.rule_id AND a.instance_key = outbox.instance_key))"},
       {&st->count_outbox,
        "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'done'), 0), "
        "(SELECT COUNT(*) FROM outbox_dead WHERE channel = ?1) FROM outbox WHERE channel = ?1"},

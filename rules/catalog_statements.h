@@ -51,6 +51,7 @@ struct CatalogStatements {
   SqliteStatement mark_failed;
   SqliteStatement copy_to_dead;
   SqliteStatement delete_pending;
+  SqliteStatement prune_window;
   SqliteStatement prune_done;
   SqliteStatement count_outbox;
   SqliteStatement release_leases;

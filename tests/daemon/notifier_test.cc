@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/rules/catalog_test_util.h"
@@ -56,9 +59,11 @@ class NotifierTest : public ::testing::Test {
     rule_ = rule->id;
   }
 
-  std::unique_ptr<Notifier> Make(std::vector<ChannelConfig> config_channels) {
+  std::unique_ptr<Notifier> Make(std::vector<ChannelConfig> config_channels,
+                                 RulesNamingChannel rules_naming = nullptr) {
     NotifierOptions options;
     options.config_channels = std::move(config_channels);
+    options.rules_naming = std::move(rules_naming);
     options.worker.poll_interval = std::chrono::milliseconds(20);
     options.housekeeping_interval = std::chrono::milliseconds(20);
     options.prune_interval = std::chrono::milliseconds(20);
@@ -253,6 +258,51 @@ TEST_F(NotifierTest, ApiChannelsAreStoredRebuiltAndKeptAcrossRestarts) {
   EXPECT_THAT(names, ::testing::ElementsAre("api/api", "primary/api"));
   EXPECT_EQ(restarted->Get("api")->config, changed);
   EXPECT_EQ(catalog_->GetChannel("hook").status().code(), StatusCode::kNotFound);
+}
+
+// A rule stored through WithChannels and a Delete of its channel cannot interleave:
+// the delete waits, then sees the rule and is refused.
+TEST_F(NotifierTest, WithChannelsHoldsOffADeleteUntilTheChangeIsDone) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool changing = false;
+  bool asked_while_changing = false;  // the delete looked at the rules mid-change
+  std::vector<std::string> rules_of_hook;
+  auto notifier = Make({}, [&](std::string_view) {
+    std::lock_guard lock(mu);
+    asked_while_changing = asked_while_changing || changing;
+    cv.notify_all();
+    return rules_of_hook;
+  });
+  ASSERT_TRUE(notifier->Start().ok());
+  TestReceiver receiver;
+  ASSERT_TRUE(notifier->Put(Webhook("hook", receiver.Url("/hook"))).ok());
+
+  Status held;
+  std::thread storing([&] {
+    held = notifier->WithChannels({"hook"}, [&] {
+      std::unique_lock lock(mu);
+      changing = true;
+      cv.notify_all();
+      // Gives a delete that does not wait the time to look at the rules now.
+      cv.wait_for(lock, std::chrono::milliseconds(300), [&] { return asked_while_changing; });
+      rules_of_hook.push_back("high-pressure");
+      changing = false;
+    });
+  });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return changing; }));
+  }
+  const Status deleted = notifier->Delete("hook");
+  storing.join();
+  EXPECT_TRUE(held.ok()) << held.ToString();
+  EXPECT_FALSE(asked_while_changing);
+  EXPECT_EQ(deleted.code(), StatusCode::kInvalidArgument) << deleted.ToString();
+  EXPECT_THAT(deleted.message(), HasSubstr("used by rules: \"high-pressure\""));
+  EXPECT_TRUE(notifier->Get("hook").ok());
+  EXPECT_EQ(notifier->WithChannels({"hook", "nope"}, [] { ADD_FAILURE() << "ran"; }).code(),
+            StatusCode::kNotFound);
 }
 
 TEST_F(NotifierTest, ReloadMakesTheConfigChannelsThoseOfTheFile) {

@@ -7,12 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/alerts_api.h"
 #include "daemon/auth.h"
@@ -42,8 +44,17 @@ class ApiTest : public ::testing::Test {
     options.threads = 2;
     options.max_body = kMaxBody;
     server_ = std::make_unique<HttpServer>(options, auth);
-    AddRulesApi(*server_, engine(),
-                [this](std::string_view channel) { return channels_.contains(channel); });
+    AddRulesApi(
+        *server_, engine(),
+        [this](const std::vector<std::string>& channels, const std::function<void()>& change) {
+          for (const std::string& channel : channels) {
+            if (!channels_.contains(channel)) {
+              return Status(StatusCode::kNotFound, "no channel named \"" + channel + "\"");
+            }
+          }
+          change();
+          return Status::Ok();
+        });
     AlertsApiOptions alerts;
     alerts.clock = [this] { return fixture_.now(); };
     AddAlertsApi(*server_, engine(), alerts);
