@@ -90,10 +90,14 @@ Response ListChannels(const Notifier& notifier) {
   return JsonResponse(200, Json{{"channels", std::move(list)}});
 }
 
-// Stores `channel` (created or replaced); 409 for a config channel.
+// Stores `channel` (created, or replaced unless kCreateOnly); 409 for a config channel,
+// and under kCreateOnly for any that exists.
 Response PutChannel(Notifier& notifier, const Request& request, const ChannelConfig& channel,
-                    int replaced_status) {
-  StatusOr<std::pair<ChannelInfo, bool>> put = notifier.Put(channel);
+                    Notifier::PutMode mode) {
+  StatusOr<std::pair<ChannelInfo, bool>> put = notifier.Put(channel, mode);
+  if (put.ok() && !put.value().second && mode == Notifier::PutMode::kCreateOnly) {
+    return Response::Error(409, Quoted(channel.name) + " already exists");
+  }
   if (!put.ok()) {
     // The notifier says kInvalidArgument for a config channel too; the source tells.
     if (notifier.ManagedByConfig(channel.name)) {
@@ -104,19 +108,14 @@ Response PutChannel(Notifier& notifier, const Request& request, const ChannelCon
   const bool created = put.value().second;
   spdlog::info("{} {} by {}", Quoted(channel.name), created ? "created" : "replaced",
                ActorOf(request));
-  return ChannelResponse(created ? 201 : replaced_status, notifier, put.value().first);
+  return ChannelResponse(created ? 201 : 200, notifier, put.value().first);
 }
 
 Response CreateChannel(Notifier& notifier, const Request& request) {
   auto parsed = ParseBody(request.body);
   if (auto* refused = std::get_if<Response>(&parsed)) return std::move(*refused);
   const ChannelConfig& channel = std::get<ChannelConfig>(parsed);
-  // Checked before, not by, Put(), which replaces; two POSTs of one new name racing each
-  // other may both succeed, the second replacing the first.
-  if (notifier.Get(channel.name).ok()) {
-    return Response::Error(409, Quoted(channel.name) + " already exists");
-  }
-  return PutChannel(notifier, request, channel, 201);
+  return PutChannel(notifier, request, channel, Notifier::PutMode::kCreateOnly);
 }
 
 Response ReplaceChannel(Notifier& notifier, const Request& request, std::string_view name) {
@@ -131,7 +130,7 @@ Response ReplaceChannel(Notifier& notifier, const Request& request, std::string_
   if (notifier.ManagedByConfig(name)) {
     return Response::Error(409, Quoted(name) + " is managed by the config file");
   }
-  return PutChannel(notifier, request, channel, 200);
+  return PutChannel(notifier, request, channel, Notifier::PutMode::kCreateOrReplace);
 }
 
 Response DeleteChannel(Notifier& notifier, const Request& request, std::string_view name) {

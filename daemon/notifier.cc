@@ -299,7 +299,7 @@ Status Notifier::WithChannels(const std::vector<std::string>& names,
   return Status::Ok();
 }
 
-StatusOr<std::pair<ChannelInfo, bool>> Notifier::Put(const ChannelConfig& channel) {
+StatusOr<std::pair<ChannelInfo, bool>> Notifier::Put(const ChannelConfig& channel, PutMode mode) {
   std::lock_guard change(change_mu_);
   std::vector<ChannelConfig> configs;
   bool exists = false;
@@ -307,6 +307,7 @@ StatusOr<std::pair<ChannelInfo, bool>> Notifier::Put(const ChannelConfig& channe
     std::lock_guard lock(mu_);
     for (const ChannelInfo& c : channels_) {
       if (c.config.name == channel.name) {
+        if (mode == PutMode::kCreateOnly) return std::make_pair(c, false);
         if (c.source == ChannelSource::kConfig) {
           return Status(StatusCode::kInvalidArgument,
                         "\"" + channel.name + "\" is managed by the config file");

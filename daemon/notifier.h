@@ -119,8 +119,11 @@ class Notifier {
   // built: ...": a CA file that cannot be loaded, a librdkafka property refused), or
   // when the channel is a config channel (message "... is managed by the config file";
   // the API answers 409 when ManagedByConfig()). Nothing is stored then.
-  // The bool is true when it was created.
-  StatusOr<std::pair<ChannelInfo, bool>> Put(const ChannelConfig& channel);
+  // The bool is true when it was created. kCreateOnly leaves an existing channel of
+  // that name (of either source) as it is and returns it with false.
+  enum class PutMode { kCreateOrReplace, kCreateOnly };
+  StatusOr<std::pair<ChannelInfo, bool>> Put(const ChannelConfig& channel,
+                                             PutMode mode = PutMode::kCreateOrReplace);
   // kNotFound; kInvalidArgument for a config channel, one another channel's fallback
   // names, or one that rules send to (options.rules_naming; the message names them).
   Status Delete(std::string_view name);

@@ -288,6 +288,30 @@ TEST_F(ChannelsApiTest, CreateOfAnExistingNameIs409) {
   EXPECT_EQ(Get(Path("pager")).body["source"], "config");
 }
 
+TEST_F(ChannelsApiTest, RacingCreatesOfOneNameHaveOneWinner) {
+  Start();
+  constexpr std::size_t kClients = 6;
+  std::vector<Answer> answers(kClients);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < kClients; ++i) {
+    clients.emplace_back(
+        [&, i] { answers[i] = Post(Hook("ops", R"(,"rate":)" + std::to_string(i + 1))); });
+  }
+  for (std::thread& client : clients) client.join();
+  int created = 0;
+  double winner_rate = 0;
+  for (std::size_t i = 0; i < kClients; ++i) {
+    if (answers[i].status == 201u) {
+      ++created;
+      winner_rate = static_cast<double>(i + 1);
+    } else {
+      EXPECT_EQ(answers[i].status, 409u) << answers[i].body;
+    }
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(Get(Path("ops")).body["rate"], winner_rate);
+}
+
 TEST_F(ChannelsApiTest, PutCreatesAndReplaces) {
   Start();
   const Answer created = Put("ops", Hook("ops"));
