@@ -390,12 +390,13 @@ void Daemon::ReloadRules(const std::string& path) {
   WarnOfUnknownChannels(*parts_->engine, *parts_->notifier);
 }
 
-void Daemon::ReloadChannels(const std::vector<ChannelConfig>& channels) {
+bool Daemon::ReloadChannels(const std::vector<ChannelConfig>& channels) {
   if (Status s = parts_->notifier->ReloadConfigChannels(channels); !s.ok()) {
     spdlog::error("channels: keeping the channels loaded before: {}", s.message());
-    return;
+    return false;
   }
   spdlog::info("channels: {} from the config file", channels.size());
+  return true;
 }
 
 Status Daemon::WriteCqOutput(const rules::ContinuousQueryBatch& batch) {

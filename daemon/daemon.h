@@ -69,9 +69,9 @@ class Daemon {
   // REQUIRES: Start() succeeded; from the controlling thread.
   void ReloadRules(const std::string& path);
   // Makes the config file's notification channels `channels`, as SIGHUP does. A set
-  // that fails the channel checks changes nothing; the error is logged.
-  // REQUIRES: Start() succeeded; from the controlling thread.
-  void ReloadChannels(const std::vector<ChannelConfig>& channels);
+  // that fails the channel checks changes nothing; the error is logged and the result
+  // is false. REQUIRES: Start() succeeded; from the controlling thread.
+  bool ReloadChannels(const std::vector<ChannelConfig>& channels);
 
  private:
   struct Parts;

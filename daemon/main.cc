@@ -88,9 +88,14 @@ void Reload(const std::string& path, tidewatch::daemon::Daemon& daemon) {
     spdlog::error("SIGHUP: keeping the running config: {}", config.status().message());
     return;
   }
+  // Channels first: a set they refuse keeps the whole running config (the rules file may
+  // name the new channels), and the rules' load warns of channels that do not exist.
+  if (!daemon.ReloadChannels(config->channels)) {
+    spdlog::error("SIGHUP: keeping the running config: its [[channels]] were refused");
+    return;
+  }
   tidewatch::daemon::ConfigureLogging(config->log);
-  daemon.ReloadChannels(config->channels);
-  daemon.ReloadRules(config->rules.file);  // after the channels: it warns of unknown ones
+  daemon.ReloadRules(config->rules.file);
   spdlog::info(
       "SIGHUP: log settings, [[channels]] and the rules file reloaded from {}; other changes "
       "take a restart",

@@ -111,11 +111,18 @@ Status Notifier::ReloadConfigChannels(const std::vector<ChannelConfig>& config_c
   std::lock_guard change(change_mu_);
   StatusOr<std::vector<ChannelInfo>> channels = SyncConfigChannels(config_channels);
   if (!channels.ok()) return channels.status();
+  bool unchanged = false;
   {
     std::lock_guard lock(mu_);
+    unchanged = std::equal(channels_.begin(), channels_.end(), channels->begin(), channels->end(),
+                           [](const ChannelInfo& a, const ChannelInfo& b) {
+                             return a.config == b.config && a.source == b.source;
+                           });
     channels_ = std::move(*channels);
   }
-  return Rebuild();
+  // A reload that changes no channel (say, of the log level only) leaves the senders
+  // and their sends in flight alone.
+  return unchanged ? Status::Ok() : Rebuild();
 }
 
 StatusOr<std::vector<ChannelInfo>> Notifier::SyncConfigChannels(
@@ -459,8 +466,11 @@ void Notifier::RunHousekeeping() {
     std::int64_t pruned = 0;
     if (options_.outbox_retention.count() > 0) {
       if (prune_after < 0 && std::chrono::steady_clock::now() >= next_pass) prune_after = 0;
-      if (prune_after >= 0) pruned = PruneOutbox(now, prune_after);
-      if (prune_after < 0) next_pass = std::chrono::steady_clock::now() + options_.prune_interval;
+      if (prune_after >= 0) {
+        pruned = PruneOutbox(now, prune_after);
+        // The pass just ended: the next one is due an interval from now.
+        if (prune_after < 0) next_pass = std::chrono::steady_clock::now() + options_.prune_interval;
+      }
     }
     lock.lock();
     unrouted_dead_ += unrouted;

@@ -106,8 +106,10 @@ class Notifier {
   Status Start();
   // SIGHUP: makes the config channels exactly `config_channels` (created, changed,
   // deleted as at Start(); an unchanged one keeps its updated_at) and rebuilds the
-  // worker. The set with the API channels is checked first: on kInvalidArgument
-  // nothing changed. REQUIRES: started.
+  // worker if any channel changed. The set with the API channels is checked first: on
+  // kInvalidArgument nothing changed. A catalog error partway leaves the catalog's
+  // config channels partly written (the next reload or start converges) and the
+  // running set as it was. REQUIRES: started.
   Status ReloadConfigChannels(const std::vector<ChannelConfig>& config_channels);
   void Stop();  // idempotent
   void Notify();

@@ -365,8 +365,9 @@ class Catalog {
   // used in catalog_outbox.cc. REQUIRES: mu_ held.
   template <typename Op>
   auto WithoutFsync(Op op) -> decltype(op());
-  // Puts synchronous back to FULL if WithoutFsync could not; before every write that
-  // must be fsynced. REQUIRES: mu_ held.
+  // Puts synchronous back to FULL if WithoutFsync could not; called before every
+  // transition and operator action (guarantee 4). Other writes (rules, channels, CQs)
+  // after such a failure may commit unsynced until it succeeds. REQUIRES: mu_ held.
   Status RestoreFullSync();
 
   // Constant after construction.

@@ -59,14 +59,15 @@ class NotifierTest : public ::testing::Test {
     rule_ = rule->id;
   }
 
-  std::unique_ptr<Notifier> Make(std::vector<ChannelConfig> config_channels,
-                                 RulesNamingChannel rules_naming = nullptr) {
+  std::unique_ptr<Notifier> Make(
+      std::vector<ChannelConfig> config_channels, RulesNamingChannel rules_naming = nullptr,
+      std::chrono::nanoseconds prune_interval = std::chrono::milliseconds(20)) {
     NotifierOptions options;
     options.config_channels = std::move(config_channels);
     options.rules_naming = std::move(rules_naming);
     options.worker.poll_interval = std::chrono::milliseconds(20);
     options.housekeeping_interval = std::chrono::milliseconds(20);
-    options.prune_interval = std::chrono::milliseconds(20);
+    options.prune_interval = prune_interval;
     return std::make_unique<Notifier>(*catalog_, std::move(options));
   }
 
@@ -186,6 +187,25 @@ TEST_F(NotifierTest, DeliveredRowsArePrunedButTheNewestOfEachInstance) {
   ASSERT_EQ(kept->size(), 2u);
   EXPECT_EQ((*kept)[0].idempotency_key, "a-2");
   EXPECT_EQ((*kept)[1].idempotency_key, "b-1");
+}
+
+// Passes come again and again, prune_interval apart, not only at start.
+TEST_F(NotifierTest, PruningGoesOnAfterTheFirstPass) {
+  TestReceiver receiver;
+  // Housekeeping rounds every 20 ms, a pass every 100 ms.
+  auto notifier =
+      Make({Webhook("hook", receiver.Url("/hook"))}, nullptr, std::chrono::milliseconds(100));
+  ASSERT_TRUE(notifier->Start().ok());
+  for (int round = 1; round <= 3; ++round) {
+    const std::string n = std::to_string(round);
+    Enqueue("pt-" + n, "firing", "hook", "f-" + n);
+    Enqueue("pt-" + n, "inactive", "hook", "r-" + n);
+    notifier->Notify();
+    // Each round's firing is pruned by a later pass; its resolve stays as the newest.
+    ASSERT_TRUE(Eventually([&] { return notifier->Stats().outbox_pruned == round; }))
+        << "round " << round << ": " << notifier->Stats().outbox_pruned;
+  }
+  EXPECT_EQ(Counts("hook"), (rules::OutboxCounts{.pending = 0, .done = 3, .dead = 0}));
 }
 
 // A config channel that cannot be built keeps its rows pending, and CQ output it should

@@ -127,7 +127,11 @@ class SighupReloadTest(unittest.TestCase):
                                               headers={"Content-Type": "application/json"})
         self.assertEqual(status, 201, text)
         self.write_config("json", CHANNEL % ("hook", self.first.url))
+        self.write_rules(RULE % ("hot-a", "a", "hook") + RULE % ("hot-c", "c", "hook"))
         self.hangup_and_wait_for("channels: keeping the channels loaded before")
+        wait_until(lambda: "its [[channels]] were refused" in self.daemon.log(), 10,
+                   "the reload's refusal")
+        self.assertEqual(self.api("/api/v1/rules/hot-c")[0], 404)  # nor the rules file
         with open(self.daemon.config_path, "a") as f:
             f.write("[nonsense\n")
         self.hangup_and_wait_for("SIGHUP: keeping the running config")
